@@ -1,0 +1,77 @@
+"""An async client for the SMM panel API v2.
+
+Example::
+
+    import smmapi
+
+    async with smmapi.AsyncClient("https://panel.example/api/v2", key) as client:
+        print(await client.balance())
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0.dev0"
+
+from ._client import AsyncClient
+from ._errors import (
+    AuthenticationError,
+    ClientClosedError,
+    ConnectError,
+    HTTPStatusError,
+    InsufficientFundsError,
+    OutcomeUnknownError,
+    PanelError,
+    RateLimitedError,
+    RedirectError,
+    RequestTimeoutError,
+    SmmError,
+    TransportError,
+    UnknownIdError,
+    UnreadableAnswerError,
+    ValidationError,
+)
+from ._models import (
+    Balance,
+    OrderState,
+    OrderStatus,
+    Product,
+    ProductOrderStatus,
+    RefillState,
+    RefillStatus,
+    Service,
+)
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "Balance",
+    "ClientClosedError",
+    "ConnectError",
+    "HTTPStatusError",
+    "InsufficientFundsError",
+    "OrderState",
+    "OrderStatus",
+    "OutcomeUnknownError",
+    "PanelError",
+    "Product",
+    "ProductOrderStatus",
+    "RateLimitedError",
+    "RedirectError",
+    "RefillState",
+    "RefillStatus",
+    "RequestTimeoutError",
+    "Service",
+    "SmmError",
+    "TransportError",
+    "UnknownIdError",
+    "UnreadableAnswerError",
+    "ValidationError",
+    "__version__",
+]
+
+# Tracebacks and docs show the public path, smmapi.X, not the private module.
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, str):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,656 @@
+"""AsyncClient: one method per action of the SMM panel API v2."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import ipaddress
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import anyio
+import anyio.lowlevel
+import httpx
+
+from . import _config
+from ._convert import (
+    make_converter,
+    read_catalogue,
+    read_id,
+    split_by_id,
+    split_list,
+    structure,
+)
+from ._errors import (
+    ClientClosedError,
+    OutcomeUnknownError,
+    PanelError,
+    SmmError,
+    UnreadableAnswerError,
+    ValidationError,
+)
+from ._forms import add_form, chunked, order_id, product_order_form, unique_ids
+from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
+from ._wire import Secret, Wire
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+_USER_AGENT = "smmapi/{version} (+https://pypi.org/project/smmapi/)"
+
+
+class _State(enum.Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, *, allow_http: bool) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValidationError(f"not a URL: {url!r}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValidationError(f"the panel URL must be http(s)://host/..., not {url!r}")
+    if parsed.scheme == "http" and not allow_http and not _is_loopback(parsed.host):
+        raise ValidationError(
+            f"refusing plain http to {parsed.host}: the key would travel unencrypted;"
+            " use https, or pass allow_http=True if you must"
+        )
+    return url
+
+
+def _positive(name: str, value: float, *, allow_zero: bool = True, whole: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if whole and not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValidationError(f"{name} must be {'at least 0' if allow_zero else 'positive'}, got {value}")
+
+
+class _Cached(Generic[T]):
+    """One fetch shared by concurrent callers, kept for ``ttl`` seconds (never when ``None``)."""
+
+    def __init__(self, fetch: Callable[[], Awaitable[T]], ttl: float | None) -> None:
+        self._fetch = fetch
+        self._ttl = ttl
+        self._value: T | None = None
+        self._fetched_at = 0.0
+        self._running: anyio.Event | None = None
+        self._outcome: T | BaseException | None = None
+
+    async def get(self, *, refresh: bool) -> T:
+        while True:
+            if (
+                not refresh
+                and self._value is not None
+                and self._ttl is not None
+                and time.monotonic() - self._fetched_at < self._ttl
+            ):
+                return self._value
+            if self._running is None:
+                return await self._lead()
+            running = self._running
+            await running.wait()
+            outcome = self._outcome
+            if isinstance(outcome, SmmError):
+                raise outcome
+            if outcome is not None and not isinstance(outcome, BaseException):
+                return outcome
+            # The leader was cancelled before it had an answer: one of us fetches again.
+
+    async def _lead(self) -> T:
+        running = self._running = anyio.Event()
+        self._outcome = None
+        try:
+            value = await self._fetch()
+        except SmmError as error:
+            self._outcome = error
+            raise
+        else:
+            self._outcome = value
+            self._value, self._fetched_at = value, time.monotonic()
+            return value
+        finally:
+            self._running = None
+            running.set()
+
+
+class AsyncClient:
+    """An async client for one SMM panel that speaks API v2.
+
+    Args:
+        url: The panel's API endpoint, such as ``"https://panel.example/api/v2"``. Plain http
+            is refused unless the host is loopback or ``allow_http=True``.
+        key: Your API key. It is sent in the POST body only and never shown in a repr,
+            an exception or a log line.
+        timeout: Seconds a request may take (a float), or an :class:`httpx.Timeout`.
+        max_retries: Retries of a read after the first attempt; writes are never repeated once
+            they may have reached the panel. ``0`` turns retries off.
+        retry_backoff: Seconds of the first retry's backoff (doubled each time, with jitter);
+            ``0`` retries at once, and ignores ``Retry-After``: for your tests.
+        batch_window: Seconds the first single lookup waits for others to join its batch.
+        max_batch_size: The most IDs in one bulk request (1 to 100).
+        max_concurrency: The most requests this client has in flight at once.
+        headers: Extra HTTP headers; a ``User-Agent`` here replaces smmapi's.
+        catalogue_ttl: Seconds to keep :meth:`services` and :meth:`products` answers;
+            ``None`` (the default) fetches them each time.
+        allow_http: Allow plain http to a host that is not loopback.
+        transport: An httpx async transport to send through (for example
+            ``httpx.MockTransport`` or ``smmapi.testing.FakePanel().transport()``).
+        http_client: An :class:`httpx.AsyncClient` to send through; you keep the duty to close it.
+            Redirects are never followed, whatever it is configured to do.
+
+    Example::
+
+        async with smmapi.AsyncClient("https://panel.example/api/v2", key) as client:
+            balance = await client.balance()
+            order = await client.add(service=1, link="https://example.com/p/1", quantity=1000)
+            status = await client.status(order)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        timeout: float | httpx.Timeout = _config.DEFAULT_TIMEOUT,
+        max_retries: int = _config.DEFAULT_MAX_RETRIES,
+        retry_backoff: float = _config.DEFAULT_RETRY_BASE_DELAY,
+        batch_window: float = _config.DEFAULT_BATCH_WINDOW,
+        max_batch_size: int = _config.MAX_BATCH_SIZE,
+        max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
+        headers: Mapping[str, str] | None = None,
+        catalogue_ttl: float | None = None,
+        allow_http: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._state = _State.UNOPENED
+        if not isinstance(key, str) or not key.strip():
+            raise ValidationError("the API key must be a non-empty text")
+        _positive("max_retries", max_retries, whole=True)
+        _positive("retry_backoff", retry_backoff)
+        _positive("batch_window", batch_window)
+        _positive("max_batch_size", max_batch_size, allow_zero=False, whole=True)
+        _positive("max_concurrency", max_concurrency, allow_zero=False, whole=True)
+        if max_batch_size > _config.MAX_BATCH_SIZE:
+            raise ValidationError(
+                f"max_batch_size may not exceed the API's {_config.MAX_BATCH_SIZE}, got {max_batch_size}"
+            )
+        if catalogue_ttl is not None:
+            _positive("catalogue_ttl", catalogue_ttl)
+        if transport is not None and http_client is not None:
+            raise TypeError("pass transport= or http_client=, not both")
+        self._url = _check_url(url, allow_http=allow_http)
+        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport,
+                timeout=timeout
+                if isinstance(timeout, httpx.Timeout)
+                else httpx.Timeout(timeout, connect=min(timeout, _config.DEFAULT_CONNECT_TIMEOUT)),
+                follow_redirects=False,
+            )
+        from . import __version__  # noqa: PLC0415  (the package imports this module first)
+
+        self._wire = Wire(
+            url,
+            Secret(key),
+            http_client,
+            headers={
+                "User-Agent": _USER_AGENT.format(version=__version__),
+                "Accept": "application/json",
+                **(headers or {}),
+            },
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            max_concurrency=max_concurrency,
+        )
+        self._batch_window = batch_window
+        self._max_batch_size = max_batch_size
+        self._converter = make_converter()
+        self._loop_token: object | None = None
+        self._services = _Cached(self._fetch_services, catalogue_ttl)
+        self._products = _Cached(self._fetch_products, catalogue_ttl)
+
+    def __repr__(self) -> str:
+        return f"<smmapi.AsyncClient url={self._url!r} state={self._state.name.lower()}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._enter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and the HTTP client it made; calling it again does nothing.
+
+        Example::
+
+            client = smmapi.AsyncClient(url, key)
+            try:
+                await client.balance()
+            finally:
+                await client.aclose()
+        """
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._owns_http:
+            await self._wire.aclose()
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if getattr(self, "_state", _State.CLOSED) is not _State.CLOSED:
+            _warn(
+                f"unclosed {self!r}; use 'async with' or 'await aclose()'",
+                ResourceWarning,
+                source=self,
+            )
+
+    def _enter(self) -> None:
+        """Check the client may be used here, and bind it to the running event loop."""
+        if self._state is _State.CLOSED:
+            raise ClientClosedError("this client is closed")
+        token = anyio.lowlevel.current_token()
+        if self._loop_token is None:
+            self._loop_token = token
+        elif self._loop_token != token:
+            raise ClientClosedError(
+                "this client belongs to another event loop; make one client per event loop"
+            )
+        self._state = _State.OPENED
+
+    async def _post(self, action: str, fields: Mapping[str, str], **options: Any) -> Any:
+        self._enter()
+        return await self._wire.post(action, fields, **options)
+
+    # -- catalogue and account -------------------------------------------------------------
+
+    async def balance(self) -> Balance:
+        """The account's balance.
+
+        Example::
+
+            balance = await client.balance()   # Balance(balance=Decimal("68.6868"), currency="USD")
+        """
+        return structure(self._converter, await self._post("balance", {}), Balance)
+
+    async def _fetch_services(self) -> list[Service]:
+        return read_catalogue(self._converter, await self._post("services", {}), Service)
+
+    async def _fetch_products(self) -> list[Product]:
+        return read_catalogue(self._converter, await self._post("products", {}), Product)
+
+    async def services(self, *, refresh: bool = False) -> list[Service]:
+        """The panel's service catalogue.
+
+        Concurrent calls share one request; with ``catalogue_ttl`` set, the answer is kept that
+        long unless ``refresh=True``.
+
+        Example::
+
+            services = await client.services()
+            views = [s for s in services if "views" in s.name.lower()]
+        """
+        self._enter()
+        return list(await self._services.get(refresh=refresh))
+
+    async def products(self, *, refresh: bool = False) -> list[Product]:
+        """The panel's product catalogue (not every panel has one); cached like :meth:`services`.
+
+        Example::
+
+            products = await client.products()
+        """
+        self._enter()
+        return list(await self._products.get(refresh=refresh))
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def _write_id(self, action: str, fields: Mapping[str, str], id_field: str) -> int:
+        answer = await self._post(action, fields, write=True)
+        try:
+            return read_id(answer, id_field)
+        except UnreadableAnswerError as error:
+            raise OutcomeUnknownError(
+                f"{action}: the panel answered, but {error}",
+                action=action,
+                fields=fields,
+                answer=answer,
+            ) from error
+
+    async def add(
+        self,
+        *,
+        service: int,
+        link: str | None = None,
+        quantity: int | None = None,
+        runs: int | None = None,
+        interval: int | None = None,
+        comments: str | Sequence[str] | None = None,
+        usernames: str | Sequence[str] | None = None,
+        hashtags: str | Sequence[str] | None = None,
+        hashtag: str | None = None,
+        username: str | None = None,
+        media: str | None = None,
+        answer_number: int | None = None,
+        groups: str | Sequence[str] | None = None,
+        keywords: str | Sequence[str] | None = None,
+        min_per_post: int | None = None,
+        max_per_post: int | None = None,
+        posts: int | None = None,
+        old_posts: int | None = None,
+        delay: int | None = None,
+        expiry: str | datetime.date | None = None,
+        extra_fields: Mapping[str, str | int | Decimal] | None = None,
+    ) -> int:
+        """Place an order and return its ID. A paid write: it is never sent twice.
+
+        Every order type's fields are named keywords, so a typo is a ``TypeError`` and never a
+        different order. Shapes are checked before anything is sent.
+
+        Args:
+            service: The service ID from :meth:`services`.
+            link: The page, post or profile to deliver to.
+            quantity: How many; not for package and custom-comment services.
+            runs: Drip-feed: deliver ``quantity`` this many times ...
+            interval: ... this many minutes apart.
+            comments: Custom comments: one text per comment (sent one per line).
+            usernames: Mentions: the usernames to mention.
+            hashtags: Mentions with hashtags: the hashtags.
+            hashtag: Mentions: the hashtag to take usernames from.
+            username: Mentions: the user whose followers to mention; comment likes: the comment's
+                owner; subscriptions: the account to follow.
+            media: Mentions: the media whose likers to mention.
+            answer_number: Poll: the answer to vote for.
+            groups: Invites from groups: the source groups.
+            keywords: SEO: the search keywords.
+            min_per_post: Subscriptions: the least quantity per new post ...
+            max_per_post: ... and the most.
+            posts: Subscriptions: how many new posts to serve.
+            old_posts: Subscriptions: how many existing posts to serve.
+            delay: Subscriptions: minutes to wait after a post.
+            expiry: Subscriptions: the end date (a ``datetime.date`` or ``"d/m/Y"``).
+            extra_fields: Fields of your panel's own that smmapi does not name.
+
+        Raises:
+            ValidationError: a value has the wrong shape; nothing was sent.
+            PanelError: the panel refused the order (``InsufficientFundsError`` and so on).
+            OutcomeUnknownError: the order may have been placed; reconcile before retrying.
+
+        Example::
+
+            order = await client.add(service=1, link="https://example.com/p/1", quantity=1000)
+            drip = await client.add(service=1, link=link, quantity=100, runs=10, interval=30)
+            custom = await client.add(service=2, link=link, comments=["Nice!", "Great post"])
+        """
+        fields = add_form(
+            service=service,
+            link=link,
+            quantity=quantity,
+            runs=runs,
+            interval=interval,
+            comments=comments,
+            usernames=usernames,
+            hashtags=hashtags,
+            hashtag=hashtag,
+            username=username,
+            media=media,
+            answer_number=answer_number,
+            groups=groups,
+            keywords=keywords,
+            min_per_post=min_per_post,
+            max_per_post=max_per_post,
+            posts=posts,
+            old_posts=old_posts,
+            delay=delay,
+            expiry=expiry,
+            extra_fields=extra_fields,
+        )
+        return await self._write_id("add", fields, "order")
+
+    async def add_product_order(self, *, product: int, quantity: int, require: str | None = None) -> int:
+        """Order a product and return the order's ID. A paid write: it is never sent twice.
+
+        Args:
+            product: The product ID from :meth:`products`.
+            quantity: How many units.
+            require: What the product needs from you (an account, an e-mail), if anything.
+
+        Example::
+
+            order = await client.add_product_order(product=1, quantity=1, require="me@example.com")
+        """
+        fields = product_order_form(product=product, quantity=quantity, require=require)
+        return await self._write_id("add_product_order", fields, "order")
+
+    # -- lookups by ID ---------------------------------------------------------------------
+
+    async def _bulk(
+        self,
+        action: str,
+        field: str,
+        ids: Iterable[int],
+        read: Callable[[Any, Sequence[int]], dict[int, Any]],
+        finish: Callable[[int, Any], Any],
+        *,
+        write: bool = False,
+    ) -> dict[int, Any]:
+        """Send ``ids`` in chunks of the bulk form; each ID gets its value or its error."""
+        wanted = unique_ids(ids)
+        if not wanted:
+            return {}
+        self._enter()
+        results: dict[int, Any] = {}
+
+        async def send(chunk: Sequence[int]) -> None:
+            fields = {field: ",".join(map(str, chunk))}
+            try:
+                items = read(await self._wire.post(action, fields, write=write, ids=len(chunk)), chunk)
+            except SmmError as error:
+                items = dict.fromkeys(chunk, error)
+            for key in chunk:
+                item = items[key]
+                if isinstance(item, SmmError):
+                    results[key] = item
+                    continue
+                try:
+                    results[key] = finish(key, item)
+                except SmmError as error:
+                    results[key] = error
+            if write:
+                for key in chunk:
+                    if isinstance(results[key], UnreadableAnswerError):
+                        results[key] = OutcomeUnknownError(
+                            f"{action}: the panel answered, but {results[key]}",
+                            action=action,
+                            fields={field: str(key)},
+                            answer=items[key],
+                        )
+
+        async with anyio.create_task_group() as group:
+            for chunk in chunked(wanted, self._max_batch_size):
+                group.start_soon(send, chunk)
+        return {key: results[key] for key in wanted}
+
+    async def _single(self, bulk: Callable[[list[int]], Awaitable[dict[int, Any]]], key: int) -> Any:
+        result = (await bulk([key]))[key]
+        if isinstance(result, SmmError):
+            raise result
+        return result
+
+    def _read_status(self, key: int, item: Any) -> OrderStatus:
+        return structure(self._converter, item, OrderStatus, order=key)
+
+    def _read_product_status(self, key: int, item: Any) -> ProductOrderStatus:
+        return structure(self._converter, item, ProductOrderStatus, order=key)
+
+    def _read_refill_status(self, key: int, item: Any) -> RefillStatus:
+        return structure(self._converter, item, RefillStatus, refill=key)
+
+    @staticmethod
+    def _read_refill(_: int, item: Any) -> int:
+        return read_id(item, "refill")
+
+    @staticmethod
+    def _read_cancel(key: int, item: Any) -> None:
+        accepted = item.get("cancel", item.get("ok"))
+        if accepted is None or isinstance(accepted, Mapping):
+            raise UnreadableAnswerError(f"no cancel answer for order {key}: {item!r}")
+        if str(accepted).strip().lower() not in ("1", "true", "yes", "ok", "success"):
+            raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
+
+    async def status(self, order: int) -> OrderStatus:
+        """Where one order stands.
+
+        Raises:
+            UnknownIdError: the panel knows no such order.
+
+        Example::
+
+            status = await client.status(123)
+            print(status.status, status.remains)   # OrderState.COMPLETED 0
+        """
+        key = order_id(order, "order")
+        answer = await self._post("status", {"order": str(key)}, ids=1)
+        return self._read_status(key, answer)
+
+    async def statuses(self, orders: Iterable[int]) -> dict[int, OrderStatus | SmmError]:
+        """Where many orders stand, in bulk requests of up to 100 IDs.
+
+        The result is keyed by your IDs in input order; each value is the status or that ID's
+        error. It raises only for bad input or a closed client.
+
+        Example::
+
+            for order, status in (await client.statuses([123, 456])).items():
+                if isinstance(status, smmapi.SmmError):
+                    ...
+        """
+        return await self._bulk("status", "orders", orders, split_by_id, self._read_status)
+
+    async def refill(self, order: int) -> int:
+        """Ask for a refill of an order and return the refill's ID. A write: never sent twice.
+
+        Example::
+
+            refill = await client.refill(123)
+        """
+        key = order_id(order, "order")
+        return await self._write_id("refill", {"order": str(key)}, "refill")
+
+    async def refills(self, orders: Iterable[int]) -> dict[int, int | SmmError]:
+        """Ask for refills of many orders; each value is the refill ID or that order's error.
+
+        Example::
+
+            refills = await client.refills([123, 456])   # {123: 7, 456: UnknownIdError(...)}
+        """
+        return await self._bulk(
+            "refill",
+            "orders",
+            orders,
+            lambda answer, ids: split_list(answer, ids, id_field="order", value_field="refill"),
+            self._read_refill,
+            write=True,
+        )
+
+    async def refill_status(self, refill: int) -> RefillStatus:
+        """Where one refill stands.
+
+        Example::
+
+            status = await client.refill_status(7)
+        """
+        key = order_id(refill, "refill")
+        answer = await self._post("refill_status", {"refill": str(key)}, ids=1)
+        return self._read_refill_status(key, answer)
+
+    async def refill_statuses(self, refills: Iterable[int]) -> dict[int, RefillStatus | SmmError]:
+        """Where many refills stand; each value is the status or that refill's error.
+
+        Example::
+
+            statuses = await client.refill_statuses([7, 8])
+        """
+        return await self._bulk(
+            "refill_status",
+            "refills",
+            refills,
+            lambda answer, ids: split_list(answer, ids, id_field="refill", value_field="status"),
+            self._read_refill_status,
+        )
+
+    async def cancel(self, order: int) -> None:
+        """Ask the panel to cancel an order. A write: never sent twice.
+
+        Raises:
+            PanelError: the panel refused.
+
+        Example::
+
+            await client.cancel(123)
+        """
+        await self._single(self.cancels, order_id(order, "order"))
+
+    async def cancels(self, orders: Iterable[int]) -> dict[int, SmmError | None]:
+        """Ask the panel to cancel many orders; each value is ``None`` (accepted) or the error.
+
+        Example::
+
+            refused = {o: e for o, e in (await client.cancels([123, 456])).items() if e}
+        """
+        return await self._bulk(
+            "cancel",
+            "orders",
+            orders,
+            lambda answer, ids: split_list(answer, ids, id_field="order", value_field="cancel"),
+            self._read_cancel,
+            write=True,
+        )
+
+    async def product_order_status(self, order: int) -> ProductOrderStatus:
+        """Where one product order stands.
+
+        Example::
+
+            status = await client.product_order_status(5)
+        """
+        key = order_id(order, "order")
+        answer = await self._post("product_order_status", {"order": str(key)}, ids=1)
+        return self._read_product_status(key, answer)
+
+    async def product_order_statuses(self, orders: Iterable[int]) -> dict[int, ProductOrderStatus | SmmError]:
+        """Where many product orders stand; each value is the status or that order's error.
+
+        Example::
+
+            statuses = await client.product_order_statuses([5, 6])
+        """
+        return await self._bulk(
+            "product_order_status", "orders", orders, split_by_id, self._read_product_status
+        )

@@ -1,0 +1,22 @@
+"""Named defaults, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Seconds a whole request may take (connect, write, wait, read) before it is abandoned.
+DEFAULT_TIMEOUT: Final = 30.0
+#: Seconds to wait for a connection; a connect failure is the one fault that is safe to retry for writes.
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+#: Retries of a read (never of a write that may have been sent) after the first attempt.
+DEFAULT_MAX_RETRIES: Final = 2
+#: Seconds the first lookup of a batch waits for others to join it.
+DEFAULT_BATCH_WINDOW: Final = 0.005
+#: The most IDs one bulk request may carry: the API's own limit.
+MAX_BATCH_SIZE: Final = 100
+#: Requests one client keeps in flight at once.
+DEFAULT_MAX_CONCURRENCY: Final = 10
+#: Exponential backoff between retries starts here (seconds) ...
+DEFAULT_RETRY_BASE_DELAY: Final = 0.5
+#: ... and never waits longer than this, whatever the panel asks.
+MAX_RETRY_DELAY: Final = 30.0

@@ -1,0 +1,362 @@
+"""From panels' loose JSON to value objects, and bulk answers split by ID."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+
+from ._errors import PanelError, UnreadableAnswerError, panel_error, snippet
+from ._models import (
+    Balance,
+    OrderState,
+    OrderStatus,
+    Product,
+    ProductOrderStatus,
+    RefillState,
+    RefillStatus,
+    Service,
+)
+
+__all__ = [
+    "item_error",
+    "make_converter",
+    "read_catalogue",
+    "read_id",
+    "split_by_id",
+    "split_list",
+    "structure",
+]
+
+log = logging.getLogger("smmapi")
+
+T = TypeVar("T")
+
+_TRUE: Final = frozenset({"1", "true", "yes", "y", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "n", "off", ""})
+#: Texts panels put where a count is not known yet; they read as None.
+_NOT_A_COUNT: Final = frozenset({"", "unknown", "n/a", "na", "-", "none", "null", "nan"})
+
+
+class _LooseValueError(ValueError):
+    """A JSON value that no rule of the converter can read."""
+
+
+def _decimal(value: Any, _: Any = None) -> Decimal:
+    if isinstance(value, bool):
+        raise _LooseValueError(f"{value!r} is not an amount")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str | float):
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise _LooseValueError(f"{value!r} is not an amount") from None
+    else:
+        raise _LooseValueError(f"{value!r} is not an amount")
+    if not number.is_finite():
+        raise _LooseValueError(f"{value!r} is not an amount")
+    return number
+
+
+def _int(value: Any, _: Any = None) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").isdigit():
+            return int(text)
+    number = _decimal(value)
+    if number != number.to_integral_value():
+        raise _LooseValueError(f"{value!r} is not a whole number")
+    return int(number)
+
+
+def _optional_count(value: Any, _: Any = None) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in _NOT_A_COUNT):
+        return None
+    return _int(value)
+
+
+def _optional_decimal(value: Any, _: Any = None) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return _decimal(value)
+
+
+def _bool(value: Any, _: Any = None) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise _LooseValueError(f"{value!r} is not a yes or no")
+
+
+def _str(value: Any, _: Any = None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise _LooseValueError(f"{value!r} is not a text")
+
+
+def _optional_str(value: Any, _: Any = None) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _key(raw: object) -> str:
+    """A field name as we match it: lower case, without a trailing "[note]" some docs add."""
+    return str(raw).split("[", 1)[0].strip().lower()
+
+
+def _lower_keys(value: Mapping[Any, Any]) -> dict[str, Any]:
+    return {_key(k): v for k, v in value.items()}
+
+
+@attrs.frozen
+class _Shape:
+    """How one model's fields stand on the wire."""
+
+    renames: Mapping[str, str] = attrs.field(factory=dict)
+    state: type[OrderState] | type[RefillState] | None = None
+
+
+_SHAPES: Final[Mapping[type, _Shape]] = {
+    Balance: _Shape(),
+    Service: _Shape(renames={"service": "id"}),
+    Product: _Shape(renames={"product": "id"}),
+    OrderStatus: _Shape(state=OrderState),
+    ProductOrderStatus: _Shape(state=OrderState),
+    RefillStatus: _Shape(state=RefillState),
+}
+
+
+def _model_hook(converter: cattrs.Converter, cls: type, shape: _Shape) -> Callable[[Any, Any], Any]:
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter)
+    names = {field.name for field in attrs.fields(cls)} - {"extra", "status_text"}
+    if shape.renames:
+        names = (names - set(shape.renames.values())) | set(shape.renames)
+
+    def structure_model(value: Any, _: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise _LooseValueError(f"expected an object, got {type(value).__name__}")
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for raw, item in value.items():
+            key = _key(raw)
+            if key in names and key not in known:
+                known[shape.renames.get(key, key)] = item
+            else:
+                extra[str(raw)] = item
+        if shape.state is not None:
+            text = known.get("status")
+            if not isinstance(text, str):
+                raise _LooseValueError(f"status {text!r} is not a text")
+            known["status"] = shape.state.parse(text)
+            known["status_text"] = text
+        currency = known.get("currency")
+        if isinstance(currency, str):
+            known["currency"] = currency.strip() or None
+        known["extra"] = extra
+        return inner(known, cls)
+
+    return structure_model
+
+
+def make_converter() -> cattrs.Converter:
+    """Make the converter that turns panels' loose JSON into smmapi's value objects.
+
+    Its rules, each learnt from real panels:
+
+    - Money (``Decimal``) comes from strings (``"0.27819"``), integers and JSON numbers, which must
+      be parsed with ``parse_float=Decimal`` so that nothing passes through a float.
+    - Counts (``int``) come from ``10``, ``"10"``, ``10.0`` or ``"10.0"``; ``"10.5"`` is refused.
+      An optional count (``remains``, ``start_count``) that the panel does not know (``null``,
+      ``"Unknown"``, ``""``) is ``None``; negative counts are kept.
+    - Flags (``bool``) come from ``true``/``false``, ``1``/``0``, ``"1"``/``"0"``,
+      ``"true"``/``"false"``, ``"yes"``/``"no"``; a missing or ``null`` flag is ``False``.
+    - Texts may arrive as numbers and are kept as text.
+    - Field names are matched without case and without a trailing ``[note]``; ``service`` and
+      ``product`` become ``id``; ``currency`` is stripped.
+    - A ``status`` text becomes the state enum (spellings folded, aliases understood, an unknown
+      spelling kept as ``UNKNOWN``), and the panel's text is kept in ``status_text``.
+    - Fields no model names are kept in ``extra``.
+    - Anything else is refused; :func:`structure` turns that into an ``UnreadableAnswerError``.
+
+    Each call makes a new converter: cattrs' global converter is never touched.
+    """
+    converter = cattrs.Converter(detailed_validation=False)
+    converter.register_structure_hook(Decimal, _decimal)
+    converter.register_structure_hook(int, _int)
+    converter.register_structure_hook(bool, _bool)
+    converter.register_structure_hook(str, _str)
+    converter.register_structure_hook(int | None, _optional_count)
+    converter.register_structure_hook(Decimal | None, _optional_decimal)
+    converter.register_structure_hook(str | None, _optional_str)
+    converter.register_structure_hook_func(lambda cls: cls == Mapping[str, Any], lambda value, _: value)
+    for enum in (OrderState, RefillState):
+        converter.register_structure_hook(enum, lambda value, _: value)
+    for cls, shape in _SHAPES.items():
+        converter.register_structure_hook(cls, _model_hook(converter, cls, shape))
+    return converter
+
+
+def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: int) -> T:
+    """Read one answer as ``cls``, with ID fields the client fills in (``order=123``).
+
+    Raises:
+        UnreadableAnswerError: the answer does not fit ``cls``.
+    """
+    value = answer
+    if filled and isinstance(answer, Mapping):
+        value = {**answer, **filled}
+    try:
+        return converter.structure(value, cls)
+    except (_LooseValueError, KeyError, TypeError, ValueError) as exc:
+        reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UnreadableAnswerError(
+            f"cannot read {cls.__name__} ({reason}) from the answer: {snippet(repr(answer))}"
+        ) from exc
+
+
+def read_id(answer: Any, field: str) -> int:
+    """The ID in an answer such as ``{"order": 99999}`` or ``{"refill": "1"}``.
+
+    Raises:
+        UnreadableAnswerError: no such field, or not a whole number.
+    """
+    if isinstance(answer, Mapping):
+        value = _lower_keys(answer).get(field)
+        if value is not None and not isinstance(value, Mapping):
+            try:
+                return _int(value)
+            except _LooseValueError:
+                pass
+    raise UnreadableAnswerError(f"no {field} ID in the answer: {snippet(repr(answer))}")
+
+
+def read_catalogue(converter: cattrs.Converter, answer: Any, cls: type[T]) -> list[T]:
+    """Read a services or products answer: a list, or an ``{"data": ...}`` envelope.
+
+    Some panels answer an empty catalogue with ``{"status": "success", "data": "Empty Data"}``.
+    """
+    if isinstance(answer, Mapping) and "data" in (lowered := _lower_keys(answer)):
+        answer = lowered["data"]
+        if isinstance(answer, str):
+            return []
+    if not isinstance(answer, list):
+        raise UnreadableAnswerError(f"expected a list of {cls.__name__}: {snippet(repr(answer))}")
+    return [structure(converter, item, cls) for item in answer]
+
+
+def item_error(value: Any) -> PanelError | None:
+    """The per-item error in a bulk answer: ``{"error": "..."}`` (any case) or ``None``."""
+    if isinstance(value, Mapping):
+        lowered = _lower_keys(value)
+        if "error" in lowered:
+            return panel_error(str(lowered["error"]))
+    return None
+
+
+def _as_id(raw: Any) -> int | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    return None
+
+
+def _missing(key: int, answer: Any) -> UnreadableAnswerError:
+    return UnreadableAnswerError(f"the answer has nothing for ID {key}: {snippet(repr(answer))}")
+
+
+def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """Split ``{"1": {...}, "2": {"error": ...}, "3": "Incorrect order ID"}`` by asked ID.
+
+    Each asked ID gets its item, its :class:`PanelError` (an ``{"error"}`` object or a bare
+    string), or an :class:`UnreadableAnswerError` if the answer has nothing for it.
+    IDs the panel sent but nobody asked are dropped.
+
+    Raises:
+        UnreadableAnswerError: the answer is not an object.
+    """
+    wanted = list(ids)
+    if not isinstance(answer, Mapping):
+        raise UnreadableAnswerError(f"expected an object keyed by ID: {snippet(repr(answer))}")
+    by_id: dict[int, Any] = {}
+    for raw, item in answer.items():
+        key = _as_id(raw)
+        if key is None:
+            continue
+        by_id[key] = item
+    if not by_id and len(wanted) == 1 and "status" in _lower_keys(answer):
+        # A panel that ignores the bulk form answers one ID in the single form.
+        by_id[wanted[0]] = answer
+    unasked = by_id.keys() - set(wanted)
+    if unasked:
+        log.debug("ignoring %d IDs the panel sent but nobody asked", len(unasked))
+    result: dict[int, Any] = {}
+    for key in wanted:
+        if key not in by_id:
+            result[key] = _missing(key, answer)
+            continue
+        item = by_id[key]
+        if isinstance(item, str):
+            result[key] = panel_error(item)
+        else:
+            result[key] = item_error(item) or item
+    return result
+
+
+def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: str) -> dict[int, Any]:
+    """Split ``[{"order": 1, "refill": 1}, {"order": 2, "refill": {"error": ...}}]`` by asked ID.
+
+    Each asked ID gets its item (keys lower-cased), the :class:`PanelError` nested in its
+    ``value_field``, or an :class:`UnreadableAnswerError` if the answer has nothing for it.
+    A lone object answers for a lone ID; for several IDs it cannot be split and every ID gets an
+    :class:`UnreadableAnswerError`.
+
+    Raises:
+        UnreadableAnswerError: the answer is neither a list nor an object.
+    """
+    wanted = list(ids)
+    if isinstance(answer, Mapping):
+        if len(wanted) != 1:
+            error = UnreadableAnswerError(
+                f"one answer for {len(wanted)} IDs cannot be split by ID: {snippet(repr(answer))}"
+            )
+            return dict.fromkeys(wanted, error)
+        answer = [{**answer, id_field: wanted[0]}]
+    if not isinstance(answer, list):
+        raise UnreadableAnswerError(f"expected a list of items: {snippet(repr(answer))}")
+    by_id: dict[int, dict[str, Any]] = {}
+    for item in answer:
+        if not isinstance(item, Mapping):
+            continue
+        lowered = _lower_keys(item)
+        key = _as_id(lowered.get(id_field))
+        if key is not None:
+            by_id[key] = lowered
+    result: dict[int, Any] = {}
+    for key in wanted:
+        found = by_id.get(key)
+        if found is None:
+            result[key] = _missing(key, answer)
+            continue
+        result[key] = item_error(found.get(value_field)) or found
+    return result

@@ -1,0 +1,255 @@
+"""Everything smmapi raises.
+
+The tree::
+
+    SmmError
+    ├── ValidationError (also ValueError)        bad input; nothing was sent
+    ├── ClientClosedError (also RuntimeError)    the client was closed, or is used from another event loop
+    ├── PanelError                               the panel's own {"error": ...}; str(err) is its text
+    │   ├── AuthenticationError                  the key was refused
+    │   ├── InsufficientFundsError               not enough money on the balance
+    │   ├── UnknownIdError                       no such order or refill
+    │   └── RateLimitedError                     slow down; .retry_after in seconds when the panel says
+    ├── TransportError                           the request did not complete (the cause is chained)
+    │   ├── ConnectError                         no connection was made: nothing was sent
+    │   └── RequestTimeoutError (also TimeoutError)
+    ├── HTTPStatusError                          a 3xx/4xx/5xx answer that is not a readable panel error
+    │   └── RedirectError                        never followed: it would carry the key elsewhere
+    ├── UnreadableAnswerError                    HTML, bad JSON, or JSON of the wrong shape
+    └── OutcomeUnknownError                      a write may have reached the panel, with no usable answer
+
+No exception here ever holds the API key: messages quote the panel's answer, never the request body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "ClientClosedError",
+    "ConnectError",
+    "HTTPStatusError",
+    "InsufficientFundsError",
+    "OutcomeUnknownError",
+    "PanelError",
+    "RateLimitedError",
+    "RedirectError",
+    "RequestTimeoutError",
+    "SmmError",
+    "TransportError",
+    "UnknownIdError",
+    "UnreadableAnswerError",
+    "ValidationError",
+]
+
+SNIPPET_LENGTH = 200
+
+
+def snippet(text: str) -> str:
+    """Shorten an answer's text for an error message."""
+    text = text.strip()
+    if len(text) <= SNIPPET_LENGTH:
+        return text
+    return text[:SNIPPET_LENGTH] + "..."
+
+
+class SmmError(Exception):
+    """The root of every exception smmapi raises.
+
+    Example::
+
+        try:
+            await client.add(service=1, link="https://example.com/p/1", quantity=100)
+        except smmapi.SmmError as err:
+            log.warning("order not placed: %s", err)
+    """
+
+
+class ValidationError(SmmError, ValueError):
+    """An argument has the wrong shape or value; nothing was sent.
+
+    Example::
+
+        await client.add(service=1, link="", quantity=100)   # raises ValidationError
+    """
+
+
+class ClientClosedError(SmmError, RuntimeError):
+    """The client is closed, or is being used from an event loop other than its own."""
+
+
+class PanelError(SmmError):
+    """The panel answered with its own error, such as ``{"error": "Incorrect order ID"}``.
+
+    ``str(err)`` is the panel's text; ``err.status_code`` the HTTP status it came with.
+    Texts are sorted into the subclasses callers act on: :class:`AuthenticationError`,
+    :class:`InsufficientFundsError`, :class:`UnknownIdError` and :class:`RateLimitedError`; any other
+    text (including texts in other languages) is a plain ``PanelError``.
+
+    Example::
+
+        try:
+            await client.status(123)
+        except smmapi.UnknownIdError:
+            forget(123)
+    """
+
+    def __init__(self, message: str, *, status_code: int = 200) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class AuthenticationError(PanelError):
+    """The panel refused the API key (``"Invalid API key"``)."""
+
+
+class InsufficientFundsError(PanelError):
+    """The balance does not cover the order (``"Not enough funds on balance"``)."""
+
+
+class UnknownIdError(PanelError):
+    """The panel knows no order or refill with that ID (``"Incorrect order ID"``)."""
+
+
+class RateLimitedError(PanelError):
+    """The panel asks to slow down (HTTP 429, or a body such as ``"Rate limit exceeded"``).
+
+    ``retry_after`` is the delay in seconds the panel asked for, or ``None`` if it named none.
+    """
+
+    def __init__(self, message: str, *, status_code: int = 200, retry_after: float | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class TransportError(SmmError):
+    """The HTTP request failed before a complete answer arrived; the httpx error is chained."""
+
+
+class ConnectError(TransportError):
+    """No connection to the panel could be made, so nothing was sent (safe to retry, writes too)."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """The panel did not answer in time; the request may or may not have reached it."""
+
+
+class HTTPStatusError(SmmError):
+    """The panel answered with an HTTP error status and no readable ``{"error": ...}``."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class RedirectError(HTTPStatusError):
+    """The panel answered with a redirect, which is never followed since it would carry the key.
+
+    ``location`` is the target it named; point the client at it if you trust it.
+    """
+
+    def __init__(self, message: str, *, status_code: int, location: str | None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.location = location
+
+
+class UnreadableAnswerError(SmmError):
+    """The answer is not what the API defines: an HTML page, bad JSON, or JSON of the wrong shape.
+
+    The message shows the start of the answer.
+    """
+
+
+class OutcomeUnknownError(SmmError):
+    """A write may have reached the panel, but there is no usable answer for it.
+
+    The order, refill or cancel may or may not exist now: reconcile before trying again, for
+    example by looking for the order in the panel's order list. ``action`` and ``fields`` are
+    what was sent (never the key); ``answer`` is the panel's answer for it, if one was readable.
+
+    Example::
+
+        try:
+            order = await client.add(service=1, link=link, quantity=1000)
+        except smmapi.OutcomeUnknownError as err:
+            await reconcile_later(err.action, err.fields)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str,
+        fields: Mapping[str, str],
+        answer: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.action = action
+        self.fields: Mapping[str, str] = MappingProxyType(dict(fields))
+        self.answer = answer
+
+
+def _words(text: str) -> str:
+    """Fold a panel text or machine code ("error.not_enough_funds") into plain lower-case words."""
+    return " ".join(re.split(r"[\s._\-:/]+", text.lower())).strip()
+
+
+_KINDS: tuple[tuple[re.Pattern[str], type[PanelError]], ...] = (
+    (re.compile(r"\b(invalid|incorrect|wrong|bad|unknown)( api)? key\b"), AuthenticationError),
+    (re.compile(r"\bapi key (is )?(invalid|incorrect|wrong)\b"), AuthenticationError),
+    (
+        re.compile(r"\b(not enough (funds|balance|money)|insufficient (funds|balance)|low balance)"),
+        InsufficientFundsError,
+    ),
+    (
+        re.compile(
+            r"\b(incorrect|invalid|unknown|wrong|bad)( (order|refill))+ (id|ids|number)\b"
+            r"|\b(order|refill)s? (id )?(was )?not found\b"
+        ),
+        UnknownIdError,
+    ),
+    (
+        re.compile(
+            r"\b(rate limit|too many requests|slow down|spam protection|flood)"
+            r"|\b(wait|try again|retry)( again)? (in|after|for)? ?\d"
+        ),
+        RateLimitedError,
+    ),
+)
+
+_WAIT = re.compile(r"(\d+(?:\.\d+)?) ?(seconds?|secs?|s|minutes?|mins?|m)\b")
+
+
+def wait_from_text(text: str) -> float | None:
+    """The delay a text such as ``"Spam protection, wait 5 seconds"`` asks for, in seconds."""
+    match = _WAIT.search(text.lower())
+    if match is None:
+        return None
+    amount = float(match.group(1))
+    return amount * 60 if match.group(2).startswith("m") else amount
+
+
+def panel_error(message: str, *, status_code: int = 200, retry_after: float | None = None) -> PanelError:
+    """The :class:`PanelError` subclass a panel's error text stands for.
+
+    An HTTP 429 is a :class:`RateLimitedError` whatever its text says.
+    """
+    words = _words(message)
+    kind: type[PanelError] = PanelError
+    if status_code == 429:
+        kind = RateLimitedError
+    else:
+        for pattern, candidate in _KINDS:
+            if pattern.search(words):
+                kind = candidate
+                break
+    if kind is RateLimitedError:
+        if retry_after is None:
+            retry_after = wait_from_text(message)
+        return RateLimitedError(message, status_code=status_code, retry_after=retry_after)
+    return kind(message, status_code=status_code)

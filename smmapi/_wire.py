@@ -1,0 +1,298 @@
+"""POST a form to the panel and read its JSON: the one place that speaks HTTP.
+
+Every httpx error becomes an :class:`~smmapi.SmmError` here; the retry policy lives here too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import anyio
+import httpx
+
+from ._config import MAX_RETRY_DELAY
+from ._errors import (
+    ConnectError,
+    HTTPStatusError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RedirectError,
+    RequestTimeoutError,
+    SmmError,
+    TransportError,
+    UnreadableAnswerError,
+    panel_error,
+    snippet,
+)
+
+__all__ = ["Secret", "Slot", "Wire"]
+
+log = logging.getLogger("smmapi")
+
+_FORM: Final = "application/x-www-form-urlencoded"
+_KEY_MASK: Final = "[key]"
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The string itself; only the request body may use it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+
+class Slot:
+    """One of the client's concurrent-request slots, held for a batch that is about to be sent.
+
+    A batcher acquires a slot before it closes a batch (so the batch keeps filling while it
+    waits) and hands it to :meth:`Wire.post`, which uses it for the first attempt and releases it
+    before any backoff.
+    """
+
+    __slots__ = ("_held", "_limiter")
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self._limiter = limiter
+        self._held = False
+
+    @property
+    def held(self) -> bool:
+        """Whether this slot is taken."""
+        return self._held
+
+    async def acquire(self) -> None:
+        """Wait for a free slot."""
+        await self._limiter.acquire_on_behalf_of(self)
+        self._held = True
+
+    def release(self) -> None:
+        """Give the slot back; releasing twice is harmless."""
+        if self._held:
+            self._held = False
+            self._limiter.release_on_behalf_of(self)
+
+
+def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
+    return urlencode({"key": key.reveal(), "action": action, **fields}).encode()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def top_level_error(answer: Any) -> str | None:
+    """The panel's error text if the whole answer is an error, else ``None``.
+
+    Panels say ``{"error": "..."}``, ``{"Error": "..."}`` or ``{"status": "error", "message": ...}``.
+    """
+    if not isinstance(answer, dict):
+        return None
+    for key, value in answer.items():
+        if isinstance(key, str) and key.lower() == "error" and value not in (None, "", False):
+            return str(value)
+    status = answer.get("status")
+    if isinstance(status, str) and status.lower() == "error" and "message" in answer:
+        return str(answer["message"])
+    return None
+
+
+def _is_retryable(error: SmmError, *, write: bool) -> bool:
+    if isinstance(error, ConnectError):
+        return True
+    if write:
+        return False
+    if isinstance(error, RedirectError):
+        return False
+    if isinstance(error, HTTPStatusError):
+        return error.status_code >= 500
+    return isinstance(error, TransportError | RateLimitedError | UnreadableAnswerError)
+
+
+class Wire:
+    """Sends one action to the panel and returns its JSON answer, or raises an ``SmmError``."""
+
+    def __init__(
+        self,
+        url: str,
+        key: Secret,
+        http_client: httpx.AsyncClient,
+        *,
+        headers: Mapping[str, str],
+        max_retries: int,
+        retry_backoff: float,
+        max_concurrency: int,
+    ) -> None:
+        self.url = url
+        self._key = key
+        self._http = http_client
+        self._headers = {"Content-Type": _FORM, **headers}
+        self._max_retries = max_retries
+        self._retry_backoff = retry_backoff
+        self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self.requests: Counter[str] = Counter()
+        self.retries = 0
+
+    def slot(self) -> Slot:
+        """A slot that a batcher may acquire before handing its batch to :meth:`post`."""
+        return Slot(self._limiter)
+
+    def _backoff(self, attempt: int, error: SmmError) -> float | None:
+        """Seconds to wait before retry ``attempt`` (1-based), or ``None`` to give up."""
+        if self._retry_backoff == 0:
+            return 0.0
+        asked = error.retry_after if isinstance(error, RateLimitedError) else None
+        if asked is not None:
+            return asked if asked <= MAX_RETRY_DELAY else None
+        # Full jitter: spreads the retries of many clients that failed at the same moment.
+        return random.uniform(0, min(MAX_RETRY_DELAY, self._retry_backoff * 2 ** (attempt - 1)))  # noqa: S311
+
+    async def post(
+        self,
+        action: str,
+        fields: Mapping[str, str],
+        *,
+        write: bool = False,
+        ids: int = 0,
+        slot: Slot | None = None,
+    ) -> Any:
+        """Send ``action`` with ``fields`` and return the parsed JSON answer.
+
+        Reads are retried on transport faults, 5xx, rate limits and unreadable answers; writes only
+        when no connection was made. A write that may have reached the panel without a usable
+        answer raises :class:`OutcomeUnknownError`.
+        """
+        slot = slot or self.slot()
+        attempt = 0
+        try:
+            while True:
+                try:
+                    if not slot.held:
+                        await slot.acquire()
+                    try:
+                        return await self._attempt(action, fields, ids=ids, attempt=attempt)
+                    finally:
+                        slot.release()
+                except SmmError as error:
+                    if attempt >= self._max_retries or not _is_retryable(error, write=write):
+                        raise
+                    delay = self._backoff(attempt + 1, error)
+                    if delay is None:
+                        raise
+                    attempt += 1
+                    self.retries += 1
+                    await anyio.sleep(delay)
+        except (TransportError, HTTPStatusError, UnreadableAnswerError) as error:
+            if write and not isinstance(error, ConnectError | RedirectError):
+                raise OutcomeUnknownError(
+                    f"{action}: the panel may have received this request, but {error}",
+                    action=action,
+                    fields=fields,
+                ) from error
+            raise
+
+    async def _attempt(self, action: str, fields: Mapping[str, str], *, ids: int, attempt: int) -> Any:
+        request = self._http.build_request(
+            "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
+        )
+        self.requests[action] += 1
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = await self._http.send(request, follow_redirects=False)
+            status = response.status_code
+            return self._read(action, response)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ConnectError(f"{action}: cannot connect to the panel ({exc!r})") from exc
+        except httpx.TimeoutException as exc:
+            raise RequestTimeoutError(f"{action}: the panel did not answer in time ({exc!r})") from exc
+        except httpx.RequestError as exc:
+            raise TransportError(f"{action}: the request failed ({exc!r})") from exc
+        finally:
+            elapsed = time.perf_counter() - started
+            log.debug(
+                "%s: %d IDs, HTTP %s in %.3fs, retry %d",
+                action,
+                ids,
+                status,
+                elapsed,
+                attempt,
+                extra={
+                    "smm_action": action,
+                    "smm_ids": ids,
+                    "smm_status_code": status,
+                    "smm_elapsed": elapsed,
+                    "smm_retry": attempt,
+                },
+            )
+
+    def _read(self, action: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if response.is_redirect:
+            location = response.headers.get("location")
+            raise RedirectError(
+                f"{action}: the panel redirects to {location!r} (HTTP {status}); redirects are not"
+                " followed since they would carry the key: use that URL if you trust it",
+                status_code=status,
+                location=location,
+            )
+        text = response.content.decode("utf-8-sig", errors="replace")
+        key = self._key.reveal()
+        if key in text:  # some panels echo what they were sent; never let it into an error
+            text = text.replace(key, _KEY_MASK)
+        try:
+            answer = json.loads(text, parse_float=Decimal)
+        except ValueError:
+            answer = None
+            readable = False
+        else:
+            readable = True
+        error = top_level_error(answer)
+        if status == 429:
+            raise RateLimitedError(
+                error or "HTTP 429 Too Many Requests",
+                status_code=status,
+                retry_after=_retry_after(response),
+            )
+        if error is not None and status < 500:
+            raise panel_error(error, status_code=status, retry_after=_retry_after(response))
+        if status >= 400:
+            raise HTTPStatusError(
+                f"{action}: HTTP {status} {response.reason_phrase}: {snippet(text)}",
+                status_code=status,
+            )
+        if not readable:
+            raise UnreadableAnswerError(f"{action}: the answer is not JSON: {snippet(text)}")
+        return answer
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()

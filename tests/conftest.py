@@ -1,0 +1,70 @@
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+import pytest
+import pytest_asyncio
+import smmapi
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile(
+    "fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
+
+#: Obviously fake; tests check that it never leaks.
+KEY = "test-key-DO-NOT-LEAK-0123456789"
+URL = "https://panel.test/api/v2"
+PANEL_ANSWERS = Path(__file__).parents[2] / "shared" / "data" / "panel-answers.json"
+
+Answer = Any  # a JSON body, an httpx.Response, or a callable(form) returning either
+
+
+@attrs.define
+class Panel:
+    """A MockTransport handler that answers per action and records every form it receives."""
+
+    answers: dict[str, Answer] = attrs.Factory(dict)
+    requests: list[dict[str, str]] = attrs.Factory(list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        self.requests.append(form)
+        answer = self.answers[form["action"]]
+        if callable(answer):
+            answer = answer(form)
+        if isinstance(answer, httpx.Response):
+            return answer
+        return httpx.Response(200, content=json.dumps(answer).encode())
+
+    def actions(self) -> list[str]:
+        return [form["action"] for form in self.requests]
+
+
+@pytest.fixture(name="panel")
+def _panel() -> Panel:
+    return Panel()
+
+
+@pytest.fixture(name="make_client")
+def _make_client(panel: Panel) -> Callable[..., smmapi.AsyncClient]:
+    def make(**options: Any) -> smmapi.AsyncClient:
+        options.setdefault("transport", httpx.MockTransport(panel))
+        options.setdefault("retry_backoff", 0)
+        options.setdefault("batch_window", 0)
+        return smmapi.AsyncClient(URL, KEY, **options)
+
+    return make
+
+
+@pytest_asyncio.fixture(name="client")
+async def _client(
+    make_client: Callable[..., smmapi.AsyncClient],
+) -> AsyncIterator[smmapi.AsyncClient]:
+    async with make_client() as client:
+        yield client
