@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime
 import enum
 import ipaddress
+import logging
+import math
 import time
 import warnings
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
@@ -17,6 +20,7 @@ import anyio.lowlevel
 import httpx
 
 from . import _config
+from ._batcher import Batcher
 from ._convert import (
     make_converter,
     read_catalogue,
@@ -32,12 +36,16 @@ from ._errors import (
     SmmError,
     UnreadableAnswerError,
     ValidationError,
+    snippet,
 )
-from ._forms import add_form, chunked, order_id, product_order_form, unique_ids
+from ._forms import add_form, order_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
-from ._wire import Secret, Wire
+from ._stats import Stats
+from ._wire import Secret, Slot, Wire
 
 __all__ = ["AsyncClient"]
+
+log = logging.getLogger("smmapi")
 
 T = TypeVar("T")
 
@@ -81,6 +89,23 @@ def _positive(name: str, value: float, *, allow_zero: bool = True, whole: bool =
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValidationError(f"{name} must be {'at least 0' if allow_zero else 'positive'}, got {value}")
+
+
+def _request_bound(timeout: float | httpx.Timeout) -> float:
+    """The most seconds one request may take under ``timeout`` (infinite if any part is None)."""
+    if not isinstance(timeout, httpx.Timeout):
+        return timeout * 4
+    parts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    return math.inf if None in parts else sum(parts)  # type: ignore[arg-type]
+
+
+def _list_of(id_field: str, value_field: str) -> Callable[[Any, Sequence[int]], dict[int, Any]]:
+    """A splitter for answers such as ``[{"order": 1, "refill": 7}, ...]``."""
+
+    def split(answer: Any, ids: Sequence[int]) -> dict[int, Any]:
+        return split_list(answer, ids, id_field=id_field, value_field=value_field)
+
+    return split
 
 
 class _Cached(Generic[T]):
@@ -228,6 +253,24 @@ class AsyncClient:
         self._loop_token: object | None = None
         self._services = _Cached(self._fetch_services, catalogue_ttl)
         self._products = _Cached(self._fetch_products, catalogue_ttl)
+        self._write_bound = (
+            _request_bound(timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
+        )
+        self._counts: Counter[str] = Counter()
+        self._batchers: list[Batcher[int, Any, Slot]] = []
+        self._statuses = self._lookup("status", "orders", split_by_id, self._read_status)
+        self._product_statuses = self._lookup(
+            "product_order_status", "orders", split_by_id, self._read_product_status
+        )
+        self._refill_statuses = self._lookup(
+            "refill_status", "refills", _list_of("refill", "status"), self._read_refill_status
+        )
+        self._refills = self._lookup(
+            "refill", "orders", _list_of("order", "refill"), self._read_refill, write=True
+        )
+        self._cancels = self._lookup(
+            "cancel", "orders", _list_of("order", "cancel"), self._read_cancel, write=True
+        )
 
     def __repr__(self) -> str:
         return f"<smmapi.AsyncClient url={self._url!r} state={self._state.name.lower()}>"
@@ -260,6 +303,10 @@ class AsyncClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        if self._loop_token is not None:  # never used: nothing can be queued
+            with anyio.CancelScope(shield=True):
+                for batcher in self._batchers:
+                    await batcher.aclose(self._write_bound)
         if self._owns_http:
             await self._wire.aclose()
 
@@ -450,58 +497,88 @@ class AsyncClient:
 
     # -- lookups by ID ---------------------------------------------------------------------
 
-    async def _bulk(
+    def _lookup(
         self,
         action: str,
         field: str,
-        ids: Iterable[int],
-        read: Callable[[Any, Sequence[int]], dict[int, Any]],
+        split: Callable[[Any, Sequence[int]], dict[int, Any]],
         finish: Callable[[int, Any], Any],
         *,
         write: bool = False,
-    ) -> dict[int, Any]:
-        """Send ``ids`` in chunks of the bulk form; each ID gets its value or its error."""
+    ) -> Batcher[int, Any, Slot]:
+        """The coalescer of one action: each batch is one bulk request ``field=1,2,3``."""
+
+        async def send(keys: list[int], reservation: Slot) -> dict[int, Any]:
+            fields = {field: ",".join(map(str, keys))}
+            try:
+                with anyio.fail_after(self._write_bound if write else None):
+                    answer = await self._wire.post(
+                        action, fields, write=write, ids=len(keys), slot=reservation
+                    )
+                items = split(answer, keys)
+            except TimeoutError as error:
+                if not write or isinstance(error, SmmError):
+                    raise
+                raise OutcomeUnknownError(
+                    f"{action}: no answer within {self._write_bound:.0f} seconds",
+                    action=action,
+                    fields=fields,
+                ) from error
+            except SmmError:
+                self._counts["request_failures"] += 1
+                raise
+            if action == "refill" and isinstance(answer, Mapping) and len(keys) > 1:
+                log.warning("this panel answers a bulk refill with one object: refills go one by one now")
+                batcher.max_size = 1
+            return {key: self._finish(action, key, items[key], finish, write=write) for key in keys}
+
+        batcher: Batcher[int, Any, Slot] = Batcher(
+            send,
+            reserve=self._reserve,
+            window=self._batch_window,
+            max_size=self._max_batch_size,
+            shield=write,
+            describe=action,
+        )
+        self._batchers.append(batcher)
+        return batcher
+
+    def _finish(
+        self, action: str, key: int, item: Any, finish: Callable[[int, Any], Any], *, write: bool
+    ) -> Any:
+        """One ID's value or error from its item in the answer."""
+        result = item
+        if not isinstance(item, SmmError):
+            try:
+                result = finish(key, item)
+            except SmmError as error:
+                result = error
+        if isinstance(result, PanelError):
+            self._counts["item_errors"] += 1
+        if write and isinstance(result, UnreadableAnswerError):
+            return OutcomeUnknownError(
+                f"{action}: the panel answered, but {result}",
+                action=action,
+                fields={"orders": str(key)},
+                answer=item if not isinstance(item, SmmError) else None,
+            )
+        return result
+
+    async def _reserve(self) -> Slot:
+        slot = self._wire.slot()
+        await slot.acquire()
+        return slot
+
+    async def _get(self, batcher: Batcher[int, T, Slot], key: int) -> T:
+        self._enter()
+        return await batcher.get(key)
+
+    async def _get_many(self, batcher: Batcher[int, T, Slot], ids: Iterable[int]) -> dict[int, T | SmmError]:
         wanted = unique_ids(ids)
         if not wanted:
             return {}
         self._enter()
-        results: dict[int, Any] = {}
-
-        async def send(chunk: Sequence[int]) -> None:
-            fields = {field: ",".join(map(str, chunk))}
-            try:
-                items = read(await self._wire.post(action, fields, write=write, ids=len(chunk)), chunk)
-            except SmmError as error:
-                items = dict.fromkeys(chunk, error)
-            for key in chunk:
-                item = items[key]
-                if isinstance(item, SmmError):
-                    results[key] = item
-                    continue
-                try:
-                    results[key] = finish(key, item)
-                except SmmError as error:
-                    results[key] = error
-            if write:
-                for key in chunk:
-                    if isinstance(results[key], UnreadableAnswerError):
-                        results[key] = OutcomeUnknownError(
-                            f"{action}: the panel answered, but {results[key]}",
-                            action=action,
-                            fields={field: str(key)},
-                            answer=items[key],
-                        )
-
-        async with anyio.create_task_group() as group:
-            for chunk in chunked(wanted, self._max_batch_size):
-                group.start_soon(send, chunk)
-        return {key: results[key] for key in wanted}
-
-    async def _single(self, bulk: Callable[[list[int]], Awaitable[dict[int, Any]]], key: int) -> Any:
-        result = (await bulk([key]))[key]
-        if isinstance(result, SmmError):
-            raise result
-        return result
+        return await batcher.get_many(wanted)
 
     def _read_status(self, key: int, item: Any) -> OrderStatus:
         return structure(self._converter, item, OrderStatus, order=key)
@@ -520,12 +597,12 @@ class AsyncClient:
     def _read_cancel(key: int, item: Any) -> None:
         accepted = item.get("cancel", item.get("ok"))
         if accepted is None or isinstance(accepted, Mapping):
-            raise UnreadableAnswerError(f"no cancel answer for order {key}: {item!r}")
+            raise UnreadableAnswerError(f"no cancel answer for order {key}: {snippet(repr(item))}")
         if str(accepted).strip().lower() not in ("1", "true", "yes", "ok", "success"):
             raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
 
     async def status(self, order: int) -> OrderStatus:
-        """Where one order stands.
+        """Where one order stands. Concurrent calls are coalesced into bulk requests.
 
         Raises:
             UnknownIdError: the panel knows no such order.
@@ -535,9 +612,7 @@ class AsyncClient:
             status = await client.status(123)
             print(status.status, status.remains)   # OrderState.COMPLETED 0
         """
-        key = order_id(order, "order")
-        answer = await self._post("status", {"order": str(key)}, ids=1)
-        return self._read_status(key, answer)
+        return await self._get(self._statuses, order_id(order, "order"))
 
     async def statuses(self, orders: Iterable[int]) -> dict[int, OrderStatus | SmmError]:
         """Where many orders stand, in bulk requests of up to 100 IDs.
@@ -551,17 +626,20 @@ class AsyncClient:
                 if isinstance(status, smmapi.SmmError):
                     ...
         """
-        return await self._bulk("status", "orders", orders, split_by_id, self._read_status)
+        return await self._get_many(self._statuses, orders)
 
     async def refill(self, order: int) -> int:
         """Ask for a refill of an order and return the refill's ID. A write: never sent twice.
+
+        Raises:
+            PanelError: the panel refused (for example, the service has no refill).
+            OutcomeUnknownError: the refill may have been requested; check before asking again.
 
         Example::
 
             refill = await client.refill(123)
         """
-        key = order_id(order, "order")
-        return await self._write_id("refill", {"order": str(key)}, "refill")
+        return await self._get(self._refills, order_id(order, "order"))
 
     async def refills(self, orders: Iterable[int]) -> dict[int, int | SmmError]:
         """Ask for refills of many orders; each value is the refill ID or that order's error.
@@ -570,25 +648,16 @@ class AsyncClient:
 
             refills = await client.refills([123, 456])   # {123: 7, 456: UnknownIdError(...)}
         """
-        return await self._bulk(
-            "refill",
-            "orders",
-            orders,
-            lambda answer, ids: split_list(answer, ids, id_field="order", value_field="refill"),
-            self._read_refill,
-            write=True,
-        )
+        return await self._get_many(self._refills, orders)
 
     async def refill_status(self, refill: int) -> RefillStatus:
-        """Where one refill stands.
+        """Where one refill stands. Concurrent calls are coalesced into bulk requests.
 
         Example::
 
             status = await client.refill_status(7)
         """
-        key = order_id(refill, "refill")
-        answer = await self._post("refill_status", {"refill": str(key)}, ids=1)
-        return self._read_refill_status(key, answer)
+        return await self._get(self._refill_statuses, order_id(refill, "refill"))
 
     async def refill_statuses(self, refills: Iterable[int]) -> dict[int, RefillStatus | SmmError]:
         """Where many refills stand; each value is the status or that refill's error.
@@ -597,25 +666,20 @@ class AsyncClient:
 
             statuses = await client.refill_statuses([7, 8])
         """
-        return await self._bulk(
-            "refill_status",
-            "refills",
-            refills,
-            lambda answer, ids: split_list(answer, ids, id_field="refill", value_field="status"),
-            self._read_refill_status,
-        )
+        return await self._get_many(self._refill_statuses, refills)
 
     async def cancel(self, order: int) -> None:
         """Ask the panel to cancel an order. A write: never sent twice.
 
         Raises:
             PanelError: the panel refused.
+            OutcomeUnknownError: the cancel may have been requested.
 
         Example::
 
             await client.cancel(123)
         """
-        await self._single(self.cancels, order_id(order, "order"))
+        await self._get(self._cancels, order_id(order, "order"))
 
     async def cancels(self, orders: Iterable[int]) -> dict[int, SmmError | None]:
         """Ask the panel to cancel many orders; each value is ``None`` (accepted) or the error.
@@ -624,25 +688,16 @@ class AsyncClient:
 
             refused = {o: e for o, e in (await client.cancels([123, 456])).items() if e}
         """
-        return await self._bulk(
-            "cancel",
-            "orders",
-            orders,
-            lambda answer, ids: split_list(answer, ids, id_field="order", value_field="cancel"),
-            self._read_cancel,
-            write=True,
-        )
+        return await self._get_many(self._cancels, orders)
 
     async def product_order_status(self, order: int) -> ProductOrderStatus:
-        """Where one product order stands.
+        """Where one product order stands. Concurrent calls are coalesced into bulk requests.
 
         Example::
 
             status = await client.product_order_status(5)
         """
-        key = order_id(order, "order")
-        answer = await self._post("product_order_status", {"order": str(key)}, ids=1)
-        return self._read_product_status(key, answer)
+        return await self._get(self._product_statuses, order_id(order, "order"))
 
     async def product_order_statuses(self, orders: Iterable[int]) -> dict[int, ProductOrderStatus | SmmError]:
         """Where many product orders stand; each value is the status or that order's error.
@@ -651,6 +706,23 @@ class AsyncClient:
 
             statuses = await client.product_order_statuses([5, 6])
         """
-        return await self._bulk(
-            "product_order_status", "orders", orders, split_by_id, self._read_product_status
+        return await self._get_many(self._product_statuses, orders)
+
+    def stats(self) -> Stats:
+        """A frozen snapshot of what this client has done.
+
+        Example::
+
+            stats = client.stats()
+            print(stats.lookups, stats.requests, stats.ids_per_request)
+        """
+        return Stats(
+            lookups=sum(batcher.lookups for batcher in self._batchers),
+            ids_sent=sum(batcher.keys_sent for batcher in self._batchers),
+            requests=sum(self._wire.requests.values()),
+            requests_by_action=self._wire.requests,
+            bulk_requests=sum(batcher.batches_sent for batcher in self._batchers),
+            item_errors=self._counts["item_errors"],
+            request_failures=self._counts["request_failures"],
+            retries=self._wire.retries,
         )

@@ -281,8 +281,8 @@ def _as_id(raw: Any) -> int | None:
     return None
 
 
-def _missing(key: int, answer: Any) -> UnreadableAnswerError:
-    return UnreadableAnswerError(f"the answer has nothing for ID {key}: {snippet(repr(answer))}")
+def _missing(key: int) -> UnreadableAnswerError:
+    return UnreadableAnswerError(f"the panel's answer has nothing for ID {key}")
 
 
 def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -313,7 +313,7 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
     result: dict[int, Any] = {}
     for key in wanted:
         if key not in by_id:
-            result[key] = _missing(key, answer)
+            result[key] = _missing(key)
             continue
         item = by_id[key]
         if isinstance(item, str):
@@ -356,7 +356,7 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
     for key in wanted:
         found = by_id.get(key)
         if found is None:
-            result[key] = _missing(key, answer)
+            result[key] = _missing(key)
             continue
         result[key] = item_error(found.get(value_field)) or found
     return result

@@ -1,0 +1,302 @@
+"""Coalesce concurrent lookups of keys into bulk calls of at most ``max_size`` keys.
+
+It knows nothing of SMM panels: keys go in, one ``send(keys, reservation)`` call per batch goes
+out, and each key gets back its own value or its own error.
+
+There are no background tasks. The caller that opens a batch leads it: it waits for the window
+(or until the batch is full), reserves a request slot (the batch keeps filling meanwhile),
+closes the batch, sends it and resolves every waiter. A leader cancelled before sending hands the
+batch to another of its waiters; a read cut off mid-flight is sent again by the next leader; a
+write, once sent, runs shielded to the end. A key asked while it is queued or in flight joins it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ._errors import ClientClosedError, SmmError
+
+__all__ = ["Batcher"]
+
+log = logging.getLogger("smmapi")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+R = TypeVar("R", bound="Reservation")
+
+
+class Reservation(Protocol):
+    """A request slot held for a batch; ``send`` may release it early, releasing twice is harmless."""
+
+    def release(self) -> None: ...
+
+
+class _Entry:
+    """One key in a batch, shared by every caller that asked for it."""
+
+    __slots__ = ("batch", "done", "key", "outcome", "waiters")
+
+    def __init__(self, key: Any, batch: _Batch) -> None:
+        self.key = key
+        self.batch = batch
+        self.waiters = 0
+        self.done = False
+        self.outcome: Any = None
+
+
+class _Batch:
+    __slots__ = ("deadline", "entries", "full", "leader", "needs_leader", "sent", "wake")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.entries: dict[Any, _Entry] = {}
+        self.full = anyio.Event()
+        #: Set when the batch is resolved, or when it lost its leader before sending.
+        self.wake = anyio.Event()
+        #: The entry list of the caller leading this batch, if any.
+        self.leader: list[_Entry] | None = None
+        self.needs_leader = False
+        self.sent = False
+
+    def live_keys(self) -> list[Any]:
+        return [key for key, entry in self.entries.items() if entry.waiters > 0 and not entry.done]
+
+
+class Batcher(Generic[K, V, R]):
+    """Turns many ``await get(key)`` into few ``send(keys)``.
+
+    Args:
+        send: Sends one batch. Returns a value or an exception per key (a missing key gets an
+            ``SmmError``); an ``SmmError`` it raises is every key's outcome.
+        reserve: Waits for a request slot before a batch is closed.
+        window: Seconds the first key of a batch waits for others (0: those already scheduled).
+        max_size: The most keys in one batch; may be changed at any time.
+        shield: Whether a sent batch must finish even if every caller left (writes); ``send``
+            bounds its own time.
+        describe: Names a batch in the WARNING logged when no caller is left for its outcome.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[list[K], R], Awaitable[Mapping[K, V | SmmError]]],
+        *,
+        reserve: Callable[[], Awaitable[R]],
+        window: float,
+        max_size: int,
+        shield: bool = False,
+        describe: str = "batch",
+    ) -> None:
+        self._send = send
+        self._reserve = reserve
+        self._window = window
+        self.max_size = max_size
+        self._shield = shield
+        self._describe = describe
+        self._entries: dict[K, _Entry] = {}
+        self._open: _Batch | None = None
+        self._closed = False
+        self._idle: anyio.Event | None = None
+        #: Keys asked (joins included), keys sent, and batches sent.
+        self.lookups = 0
+        self.keys_sent = 0
+        self.batches_sent = 0
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError("this client is closed")
+
+    def _enqueue(self, key: K, leading: list[_Batch]) -> _Entry:
+        """Join the entry of ``key``, or add it to the open batch (opening one if need be)."""
+        self.lookups += 1
+        entry = self._entries.get(key)
+        if entry is None:
+            batch = self._open
+            if batch is None:
+                batch = self._open = _Batch(anyio.current_time() + self._window)
+                leading.append(batch)
+            entry = self._entries[key] = batch.entries[key] = _Entry(key, batch)
+            if len(batch.entries) >= self.max_size:
+                self._open = None
+                batch.full.set()
+        entry.waiters += 1
+        return entry
+
+    async def get(self, key: K) -> V:
+        """The value for ``key``; its error is raised."""
+        self._check_open()
+        leading: list[_Batch] = []
+        entry = self._enqueue(key, leading)
+        await self._take_part(entry.batch, [entry], leading=bool(leading))
+        outcome = entry.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome  # type: ignore[no-any-return]
+
+    async def get_many(self, keys: Iterable[K]) -> dict[K, V | SmmError]:
+        """The value or error of each key, in the order given (keys must be unique)."""
+        self._check_open()
+        leading: list[_Batch] = []
+        entries = [self._enqueue(key, leading) for key in keys]
+        by_batch: dict[_Batch, list[_Entry]] = {}
+        for entry in entries:
+            by_batch.setdefault(entry.batch, []).append(entry)
+        if len(by_batch) == 1:
+            ((batch, mine),) = by_batch.items()
+            await self._take_part(batch, mine, leading=bool(leading))
+        else:
+            async with anyio.create_task_group() as group:
+                for batch, mine in by_batch.items():
+                    group.start_soon(self._take_part, batch, mine, batch in leading)
+        return {entry.key: entry.outcome for entry in entries}
+
+    async def _take_part(self, batch: _Batch, mine: list[_Entry], leading: bool) -> None:
+        """Wait until every entry of ``mine`` (all in ``batch``) is resolved, leading when asked.
+
+        ``mine`` is this caller's own list: its identity marks the batch's leader.
+        """
+        if leading:
+            batch.leader = mine
+        try:
+            while True:
+                if batch.leader is mine:
+                    await self._lead(batch)
+                    batch.leader = None
+                if all(entry.done for entry in mine):
+                    return
+                await batch.wake.wait()
+                if batch.needs_leader and not batch.sent:
+                    batch.needs_leader = False
+                    batch.leader = mine
+        except BaseException:
+            self._leave(batch, mine)
+            raise
+
+    def _leave(self, batch: _Batch, mine: list[_Entry]) -> None:
+        """A caller gave up: drop its unsent keys no one else waits on; find the batch a leader."""
+        orphaned = []
+        for entry in mine:
+            entry.waiters -= 1
+            if entry.waiters > 0:
+                continue
+            if entry.done:
+                orphaned.append(entry)
+            elif not batch.sent:
+                del batch.entries[entry.key]
+                del self._entries[entry.key]
+        self._log_orphans(orphaned)
+        self._maybe_idle()
+        if batch.leader is not mine:
+            return
+        batch.leader = None
+        if batch.sent or batch.wake.is_set():
+            return
+        if not batch.live_keys():
+            if self._open is batch:
+                self._open = None
+            return
+        # Wake the other waiters: the first to see needs_leader takes the batch over.
+        batch.needs_leader = True
+        wake, batch.wake = batch.wake, anyio.Event()
+        wake.set()
+
+    def _log_orphans(self, entries: list[_Entry]) -> None:
+        if entries and self._shield:
+            log.warning(
+                "%s finished after every caller left: %s",
+                self._describe,
+                ", ".join(f"{entry.key}: {entry.outcome!r}" for entry in entries),
+            )
+
+    # -- leading -----------------------------------------------------------------------------
+
+    async def _lead(self, batch: _Batch) -> None:
+        if not batch.full.is_set():
+            delay = batch.deadline - anyio.current_time()
+            if delay > 0:
+                with anyio.move_on_after(delay):
+                    await batch.full.wait()
+            else:
+                await anyio.lowlevel.checkpoint()
+        reservation = await self._reserve()
+        try:
+            if self._open is batch:
+                self._open = None
+            keys = batch.live_keys()
+            if not keys:
+                return
+            batch.sent = True
+            if self._shield:
+                outcomes = await self._send_shielded(keys, reservation)
+            else:
+                try:
+                    outcomes = await self._send_once(keys, reservation)
+                except BaseException:
+                    # Cut off mid-flight: the batch goes back to its waiters, one of whom resends it.
+                    batch.sent = False
+                    raise
+        finally:
+            reservation.release()
+        self._resolve(batch, keys, outcomes)
+
+    async def _send_once(self, keys: list[K], reservation: R) -> Mapping[K, Any]:
+        self.batches_sent += 1
+        self.keys_sent += len(keys)
+        try:
+            return await self._send(keys, reservation)
+        except SmmError as error:
+            return dict.fromkeys(keys, error)
+
+    async def _send_shielded(self, keys: list[K], reservation: R) -> Mapping[K, Any]:
+        with anyio.CancelScope(shield=True):
+            outcomes = await self._send_once(keys, reservation)
+        return outcomes  # noqa: RET504  (returning inside the shield hides the return from mypy)
+
+    def _resolve(self, batch: _Batch, keys: list[K], outcomes: Mapping[K, Any]) -> None:
+        orphaned = []
+        for key in keys:
+            entry = batch.entries[key]
+            if entry.done:
+                continue
+            outcome = outcomes.get(key)
+            if key not in outcomes:
+                outcome = SmmError(f"{self._describe}: no outcome for {key!r}")
+            entry.outcome, entry.done = outcome, True
+            if self._entries.get(key) is entry:
+                del self._entries[key]
+            if entry.waiters <= 0:
+                orphaned.append(entry)
+        self._log_orphans(orphaned)
+        batch.wake.set()
+        self._maybe_idle()
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def _maybe_idle(self) -> None:
+        if self._idle is not None and not self._entries:
+            self._idle.set()
+
+    async def aclose(self, grace: float) -> None:
+        """Send what is queued at once, wait up to ``grace`` seconds for it, then fail what is left.
+
+        Asking after this raises :class:`~smmapi.ClientClosedError`.
+        """
+        self._closed = True
+        for entry in self._entries.values():
+            entry.batch.full.set()
+        self._open = None
+        if self._entries:
+            self._idle = anyio.Event()
+            with anyio.move_on_after(grace):
+                await self._idle.wait()
+        error = ClientClosedError("the client was closed before an answer arrived")
+        for entry in list(self._entries.values()):
+            entry.outcome, entry.done = error, True
+            entry.batch.wake.set()
+        self._entries.clear()
