@@ -40,6 +40,7 @@ from ._models import (
     RefillStatus,
     Service,
 )
+from ._stats import Stats
 
 __all__ = [
     "AsyncClient",
@@ -62,6 +63,7 @@ __all__ = [
     "RequestTimeoutError",
     "Service",
     "SmmError",
+    "Stats",
     "TransportError",
     "UnknownIdError",
     "UnreadableAnswerError",

@@ -198,6 +198,7 @@ class Batcher(Generic[K, V, R]):
         if batch.sent or batch.wake.is_set():
             return
         if not batch.live_keys():
+            self._prune(batch)
             if self._open is batch:
                 self._open = None
             return
@@ -205,6 +206,15 @@ class Batcher(Generic[K, V, R]):
         batch.needs_leader = True
         wake, batch.wake = batch.wake, anyio.Event()
         wake.set()
+
+    def _prune(self, batch: _Batch) -> None:
+        """Drop the unsent entries no caller waits for any more (left behind by a cut-off read)."""
+        for key, entry in list(batch.entries.items()):
+            if entry.waiters <= 0 and not entry.done:
+                del batch.entries[key]
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+        self._maybe_idle()
 
     def _log_orphans(self, entries: list[_Entry]) -> None:
         if entries and self._shield:
@@ -228,6 +238,7 @@ class Batcher(Generic[K, V, R]):
         try:
             if self._open is batch:
                 self._open = None
+            self._prune(batch)
             keys = batch.live_keys()
             if not keys:
                 return

@@ -530,6 +530,15 @@ class AsyncClient:
             if action == "refill" and isinstance(answer, Mapping) and len(keys) > 1:
                 log.warning("this panel answers a bulk refill with one object: refills go one by one now")
                 batcher.max_size = 1
+                return {
+                    key: OutcomeUnknownError(
+                        f"refill: one answer came for {len(keys)} orders and cannot be split by order",
+                        action=action,
+                        fields={field: str(key)},
+                        answer=answer,
+                    )
+                    for key in keys
+                }
             return {key: self._finish(action, key, items[key], finish, write=write) for key in keys}
 
         batcher: Batcher[int, Any, Slot] = Batcher(
