@@ -91,6 +91,17 @@ def _positive(name: str, value: float, *, allow_zero: bool = True, whole: bool =
         raise ValidationError(f"{name} must be {'at least 0' if allow_zero else 'positive'}, got {value}")
 
 
+def _headers(custom: Mapping[str, str] | None) -> httpx.Headers:
+    """The default headers, with the caller's replacing them whatever their case."""
+    from . import __version__  # noqa: PLC0415  (the package imports this module first)
+
+    headers = httpx.Headers(
+        {"User-Agent": _USER_AGENT.format(version=__version__), "Accept": "application/json"}
+    )
+    headers.update(custom or {})
+    return headers
+
+
 def _request_bound(timeout: float | httpx.Timeout) -> float:
     """The most seconds one request may take under ``timeout`` (infinite if any part is None)."""
     if not isinstance(timeout, httpx.Timeout):
@@ -206,7 +217,6 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._state = _State.UNOPENED
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("the API key must be a non-empty text")
         _positive("max_retries", max_retries, whole=True)
@@ -232,17 +242,11 @@ class AsyncClient:
                 else httpx.Timeout(timeout, connect=min(timeout, _config.DEFAULT_CONNECT_TIMEOUT)),
                 follow_redirects=False,
             )
-        from . import __version__  # noqa: PLC0415  (the package imports this module first)
-
         self._wire = Wire(
             url,
             Secret(key),
             http_client,
-            headers={
-                "User-Agent": _USER_AGENT.format(version=__version__),
-                "Accept": "application/json",
-                **(headers or {}),
-            },
+            headers=_headers(headers),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             max_concurrency=max_concurrency,
@@ -271,6 +275,7 @@ class AsyncClient:
         self._cancels = self._lookup(
             "cancel", "orders", _list_of("order", "cancel"), self._read_cancel, write=True
         )
+        self._state = _State.UNOPENED  # last: a client that failed to construct has nothing to close
 
     def __repr__(self) -> str:
         return f"<smmapi.AsyncClient url={self._url!r} state={self._state.name.lower()}>"
@@ -584,9 +589,9 @@ class AsyncClient:
 
     async def _get_many(self, batcher: Batcher[int, T, Slot], ids: Iterable[int]) -> dict[int, T | SmmError]:
         wanted = unique_ids(ids)
+        self._enter()
         if not wanted:
             return {}
-        self._enter()
         return await batcher.get_many(wanted)
 
     def _read_status(self, key: int, item: Any) -> OrderStatus:

@@ -11,8 +11,15 @@ from ._errors import ValidationError
 
 __all__ = ["add_form", "chunked", "order_id", "product_order_form", "unique_ids"]
 
-#: Fields the client sets itself; ``extra_fields`` may not override them.
-_RESERVED = frozenset({"key", "action"})
+#: Fields the client sets itself or names: ``extra_fields`` may not carry them, so that no
+#: check of ``add`` can be bypassed.
+_RESERVED = frozenset(
+    {
+        "key", "action", "service", "link", "quantity", "runs", "interval", "comments", "usernames",
+        "hashtags", "hashtag", "username", "media", "answer_number", "groups", "keywords", "min", "max",
+        "posts", "old_posts", "delay", "expiry",
+    }
+)  # fmt: skip
 
 
 def order_id(value: Any, what: str = "ID") -> int:

@@ -146,7 +146,7 @@ class Wire:
         key: Secret,
         http_client: httpx.AsyncClient,
         *,
-        headers: Mapping[str, str],
+        headers: httpx.Headers,
         max_retries: int,
         retry_backoff: float,
         max_concurrency: int,
@@ -154,7 +154,8 @@ class Wire:
         self.url = url
         self._key = key
         self._http = http_client
-        self._headers = {"Content-Type": _FORM, **headers}
+        self._headers = httpx.Headers({"Content-Type": _FORM})
+        self._headers.update(headers)
         self._max_retries = max_retries
         self._retry_backoff = retry_backoff
         self._limiter = anyio.CapacityLimiter(max_concurrency)
@@ -254,20 +255,24 @@ class Wire:
                 },
             )
 
+    def _mask(self, text: str) -> str:
+        """``text`` with the key masked: some panels echo what they were sent.
+
+        The key is never bound to a local name, so no traceback rendered with locals shows it.
+        """
+        return text.replace(self._key.reveal(), _KEY_MASK)
+
     def _read(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code
         if response.is_redirect:
-            location = response.headers.get("location")
+            location = self._mask(response.headers.get("location", ""))
             raise RedirectError(
                 f"{action}: the panel redirects to {location!r} (HTTP {status}); redirects are not"
                 " followed since they would carry the key: use that URL if you trust it",
                 status_code=status,
                 location=location,
             )
-        text = response.content.decode("utf-8-sig", errors="replace")
-        key = self._key.reveal()
-        if key in text:  # some panels echo what they were sent; never let it into an error
-            text = text.replace(key, _KEY_MASK)
+        text = self._mask(response.content.decode("utf-8-sig", errors="replace"))
         try:
             answer = json.loads(text, parse_float=Decimal)
         except ValueError:
