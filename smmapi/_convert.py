@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -119,8 +120,12 @@ def _optional_str(value: Any, _: Any = None) -> str | None:
     return None if value is None else _str(value)
 
 
+@functools.lru_cache(maxsize=1024)
 def _key(raw: object) -> str:
-    """A field name as we match it: lower case, without a trailing "[note]" some docs add."""
+    """A field name as we match it: lower case, without a trailing "[note]" some docs add.
+
+    Cached: every item of an answer repeats the same few names.
+    """
     return str(raw).split("[", 1)[0].strip().lower()
 
 
@@ -152,7 +157,7 @@ def _model_hook(converter: cattrs.Converter, cls: type, shape: _Shape) -> Callab
     if shape.renames:
         names = (names - set(shape.renames.values())) | set(shape.renames)
 
-    def structure_model(value: Any, _: Any) -> Any:
+    def structure_model(value: Any, _: Any, **filled: int) -> Any:
         if not isinstance(value, Mapping):
             raise _LooseValueError(f"expected an object, got {type(value).__name__}")
         known: dict[str, Any] = {}
@@ -173,6 +178,7 @@ def _model_hook(converter: cattrs.Converter, cls: type, shape: _Shape) -> Callab
         if isinstance(currency, str):
             known["currency"] = currency.strip() or None
         known["extra"] = extra
+        known.update(filled)
         return inner(known, cls)
 
     return structure_model
@@ -222,11 +228,9 @@ def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: 
     Raises:
         UnreadableAnswerError: the answer does not fit ``cls``.
     """
-    value = answer
-    if filled and isinstance(answer, Mapping):
-        value = {**answer, **filled}
     try:
-        return converter.structure(value, cls)
+        hook = converter.get_structure_hook(cls)
+        return hook(answer, cls, **filled) if filled else hook(answer, cls)  # type: ignore[no-any-return]
     except (_LooseValueError, KeyError, TypeError, ValueError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise UnreadableAnswerError(
@@ -267,9 +271,9 @@ def read_catalogue(converter: cattrs.Converter, answer: Any, cls: type[T]) -> li
 def item_error(value: Any) -> PanelError | None:
     """The per-item error in a bulk answer: ``{"error": "..."}`` (any case) or ``None``."""
     if isinstance(value, Mapping):
-        lowered = _lower_keys(value)
-        if "error" in lowered:
-            return panel_error(str(lowered["error"]))
+        for key, text in value.items():
+            if _key(key) == "error":
+                return panel_error(str(text))
     return None
 
 

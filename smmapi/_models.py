@@ -6,6 +6,7 @@ mapping that takes no part in equality.
 """
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -28,12 +29,17 @@ __all__ = [
 _FOLD = re.compile(r"[\s_\-]+")
 
 
+@functools.lru_cache(maxsize=256)
 def _fold(text: str) -> str:
+    """A status spelling without case, spaces, ``_`` or ``-``; cached, as panels use a handful."""
     return _FOLD.sub("", text.lower())
 
 
+_NOTHING_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
 def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
+    return MappingProxyType(dict(value)) if value else _NOTHING_EXTRA
 
 
 def _extra() -> Any:
