@@ -1040,6 +1040,28 @@ def test_construction_works_outside_an_event_loop(panel):
     assert anyio.run(use).balance == Decimal("68.6868")
 
 
+@pytest.mark.parametrize("second_backend", ["asyncio", "trio"])
+def test_a_client_used_from_a_second_event_loop_raises_a_clear_error(panel, second_backend):
+    panel.answers["balance"] = {"balance": "68.6868", "currency": "USD"}
+    client = smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(panel))
+
+    async def first() -> None:
+        await client.balance()
+
+    async def second() -> None:
+        try:
+            with pytest.raises(smmapi.ClientClosedError, match="another event loop"):
+                await client.balance()
+            with pytest.raises(RuntimeError, match="another event loop"):
+                await client.status(1)
+        finally:
+            await client.aclose()  # closing is allowed anywhere
+
+    anyio.run(first)
+    anyio.run(second, backend=second_backend)
+    assert panel.actions() == ["balance"]
+
+
 def forget(clients: list[smmapi.AsyncClient]) -> None:
     """Drop the last references to ``clients`` and collect them."""
     clients.clear()
