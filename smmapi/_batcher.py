@@ -243,15 +243,23 @@ class Batcher(Generic[K, V, R]):
             if not keys:
                 return
             batch.sent = True
-            if self._shield:
-                outcomes = await self._send_shielded(keys, reservation)
-            else:
-                try:
+            try:
+                if self._shield:
+                    outcomes = await self._send_shielded(keys, reservation)
+                else:
                     outcomes = await self._send_once(keys, reservation)
-                except BaseException:
+            except anyio.get_cancelled_exc_class():
+                if not self._shield:
                     # Cut off mid-flight: the batch goes back to its waiters, one of whom resends it.
                     batch.sent = False
                     raise
+                error = SmmError(f"{self._describe}: interrupted after it was sent; the outcome is unknown")
+                self._resolve(batch, keys, dict.fromkeys(keys, error))
+                raise
+            except BaseException as exc:
+                # Not an SmmError, so a bug: every waiter sees it, and none is left hanging.
+                self._resolve(batch, keys, dict.fromkeys(keys, exc))
+                raise
         finally:
             reservation.release()
         self._resolve(batch, keys, outcomes)
