@@ -40,6 +40,8 @@ T = TypeVar("T")
 
 _TRUE: Final = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "n", "off", ""})
+#: The most digits a count or an ID may have.
+_MOST_DIGITS: Final = 18
 #: Texts panels put where a count is not known yet; they read as None.
 _NOT_A_COUNT: Final = frozenset({"", "unknown", "n/a", "na", "-", "none", "null", "nan"})
 
@@ -50,7 +52,7 @@ class _LooseValueError(ValueError):
 
 def _decimal(value: Any, _: Any = None) -> Decimal:
     if isinstance(value, bool):
-        raise _LooseValueError(f"{value!r} is not an amount")
+        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -59,11 +61,11 @@ def _decimal(value: Any, _: Any = None) -> Decimal:
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise _LooseValueError(f"{value!r} is not an amount") from None
+            raise _LooseValueError(f"{snippet(repr(value))} is not an amount") from None
     else:
-        raise _LooseValueError(f"{value!r} is not an amount")
+        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
     if not number.is_finite():
-        raise _LooseValueError(f"{value!r} is not an amount")
+        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
     return number
 
 
@@ -72,11 +74,13 @@ def _int(value: Any, _: Any = None) -> int:
         return value
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("+-").isdigit():
+        digits = text.lstrip("+-")
+        if digits.isascii() and digits.isdigit() and len(digits) <= _MOST_DIGITS:
             return int(text)
     number = _decimal(value)
-    if number != number.to_integral_value():
-        raise _LooseValueError(f"{value!r} is not a whole number")
+    # No count has this many digits; int() of "1e1000000" would stall the event loop.
+    if number.adjusted() >= _MOST_DIGITS or number != number.to_integral_value():
+        raise _LooseValueError(f"{snippet(repr(value))} is not a whole number")
     return int(number)
 
 
@@ -105,7 +109,7 @@ def _bool(value: Any, _: Any = None) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise _LooseValueError(f"{value!r} is not a yes or no")
+    raise _LooseValueError(f"{snippet(repr(value))} is not a yes or no")
 
 
 def _str(value: Any, _: Any = None) -> str:
@@ -113,7 +117,7 @@ def _str(value: Any, _: Any = None) -> str:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
-    raise _LooseValueError(f"{value!r} is not a text")
+    raise _LooseValueError(f"{snippet(repr(value))} is not a text")
 
 
 def _optional_str(value: Any, _: Any = None) -> str | None:
@@ -232,7 +236,7 @@ def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: 
         hook = converter.get_structure_hook(cls)
         return hook(answer, cls, **filled) if filled else hook(answer, cls)  # type: ignore[no-any-return]
     except (_LooseValueError, KeyError, TypeError, ValueError) as exc:
-        reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        reason = snippet(f"missing field {exc}" if isinstance(exc, KeyError) else str(exc))
         raise UnreadableAnswerError(
             f"cannot read {cls.__name__} ({reason}) from the answer: {snippet(repr(answer))}"
         ) from exc
@@ -272,7 +276,7 @@ def item_error(value: Any) -> PanelError | None:
     """The per-item error in a bulk answer: ``{"error": "..."}`` (any case) or ``None``."""
     if isinstance(value, Mapping):
         for key, text in value.items():
-            if _key(key) == "error":
+            if _key(key) == "error" and text not in (None, "", False):
                 return panel_error(str(text))
     return None
 
@@ -280,8 +284,10 @@ def item_error(value: Any) -> PanelError | None:
 def _as_id(raw: Any) -> int | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.isascii() and text.isdigit() and len(text) <= _MOST_DIGITS:
+            return int(text)
     return None
 
 
@@ -362,5 +368,5 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
         if found is None:
             result[key] = _missing(key)
             continue
-        result[key] = item_error(found.get(value_field)) or found
+        result[key] = item_error(found.get(value_field)) or item_error(found) or found
     return result

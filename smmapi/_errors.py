@@ -237,12 +237,15 @@ def wait_from_text(text: str) -> float | None:
 def panel_error(message: str, *, status_code: int = 200, retry_after: float | None = None) -> PanelError:
     """The :class:`PanelError` subclass a panel's error text stands for.
 
-    An HTTP 429 is a :class:`RateLimitedError` whatever its text says.
+    An HTTP 429 is a :class:`RateLimitedError` and an HTTP 401 an :class:`AuthenticationError`,
+    whatever their text says.
     """
     words = _words(message)
     kind: type[PanelError] = PanelError
     if status_code == 429:
         kind = RateLimitedError
+    elif status_code == 401:  # Unauthorized: the key was refused, whatever the words
+        kind = AuthenticationError
     else:
         for pattern, candidate in _KINDS:
             if pattern.search(words):

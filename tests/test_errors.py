@@ -118,10 +118,10 @@ def test_panel_error_http_429_is_rate_limited_whatever_the_text():
     assert error.status_code == 429
 
 
-def test_panel_error_suspended_with_401_is_a_plain_panel_error():
+def test_http_401_is_an_authentication_error_whatever_its_text():
     error = panel_error("Your account has been suspended.", status_code=401)
 
-    assert type(error) is smmapi.PanelError
+    assert type(error) is smmapi.AuthenticationError
     assert str(error) == "Your account has been suspended."
     assert error.status_code == 401
 
@@ -159,10 +159,9 @@ async def test_panel_error_end_to_end(panel, make_client, shape, text, kind):
 async def test_suspended_account_with_http_401_end_to_end(panel, client):
     panel.answers["balance"] = httpx.Response(401, json={"error": "Your account has been suspended."})
 
-    with pytest.raises(smmapi.PanelError) as caught:
+    with pytest.raises(smmapi.AuthenticationError) as caught:
         await client.balance()
 
-    assert type(caught.value) is smmapi.PanelError
     assert str(caught.value) == "Your account has been suspended."
     assert caught.value.status_code == 401
 
