@@ -183,6 +183,8 @@ class AsyncClient:
         batch_window: Seconds the first single lookup waits for others to join its batch.
         max_batch_size: The most IDs in one bulk request (1 to 100).
         max_concurrency: The most requests this client has in flight at once.
+        rate_limit: The most requests per second, retries included, spaced evenly; ``None``
+            (the default) sends as fast as ``max_concurrency`` allows.
         headers: Extra HTTP headers; a ``User-Agent`` here replaces smmapi's.
         catalogue_ttl: Seconds to keep :meth:`services` and :meth:`products` answers;
             ``None`` (the default) fetches them each time.
@@ -211,6 +213,7 @@ class AsyncClient:
         batch_window: float = _config.DEFAULT_BATCH_WINDOW,
         max_batch_size: int = _config.MAX_BATCH_SIZE,
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
+        rate_limit: float | None = None,
         headers: Mapping[str, str] | None = None,
         catalogue_ttl: float | None = None,
         allow_http: bool = False,
@@ -230,6 +233,8 @@ class AsyncClient:
             )
         if catalogue_ttl is not None:
             _positive("catalogue_ttl", catalogue_ttl)
+        if rate_limit is not None:
+            _positive("rate_limit", rate_limit, allow_zero=False)
         if transport is not None and http_client is not None:
             raise TypeError("pass transport= or http_client=, not both")
         self._url = _check_url(url, allow_http=allow_http)
@@ -250,6 +255,7 @@ class AsyncClient:
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
         )
         self._batch_window = batch_window
         self._max_batch_size = max_batch_size

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -34,7 +35,7 @@ from ._errors import (
     snippet,
 )
 
-__all__ = ["Secret", "Slot", "Wire"]
+__all__ = ["RateLimiter", "Secret", "Slot", "Wire"]
 
 log = logging.getLogger("smmapi")
 
@@ -59,17 +60,18 @@ class Secret:
 
 
 class Slot:
-    """One of the client's concurrent-request slots, held for a batch that is about to be sent.
+    """The right to send one request: a turn of the rate limit, then a concurrent-request slot.
 
     A batcher acquires a slot before it closes a batch (so the batch keeps filling while it
     waits) and hands it to :meth:`Wire.post`, which uses it for the first attempt and releases it
     before any backoff.
     """
 
-    __slots__ = ("_held", "_limiter")
+    __slots__ = ("_held", "_limiter", "_rate")
 
-    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+    def __init__(self, limiter: anyio.CapacityLimiter, rate: RateLimiter | None) -> None:
         self._limiter = limiter
+        self._rate = rate
         self._held = False
 
     @property
@@ -78,7 +80,9 @@ class Slot:
         return self._held
 
     async def acquire(self) -> None:
-        """Wait for a free slot."""
+        """Wait for the rate limit, then for a free slot."""
+        if self._rate is not None:
+            await self._rate.wait()
         await self._limiter.acquire_on_behalf_of(self)
         self._held = True
 
@@ -87,6 +91,28 @@ class Slot:
         if self._held:
             self._held = False
             self._limiter.release_on_behalf_of(self)
+
+
+class RateLimiter:
+    """A token bucket holding one token, refilled ``rate`` times a second: requests go out evenly.
+
+    Panels that ban bursts see at most ``rate`` requests in any second, retries included.
+    """
+
+    __slots__ = ("_interval", "_next")
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1 / rate
+        self._next = -math.inf
+
+    async def wait(self) -> None:
+        """Wait for the next token."""
+        now = anyio.current_time()
+        # Take the token now and pay for it by waiting: concurrent callers queue up in order.
+        start = max(now, self._next)
+        self._next = start + self._interval
+        if start > now:
+            await anyio.sleep(start - now)
 
 
 def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
@@ -150,6 +176,7 @@ class Wire:
         max_retries: int,
         retry_backoff: float,
         max_concurrency: int,
+        rate_limit: float | None = None,
     ) -> None:
         self.url = url
         self._key = key
@@ -159,12 +186,13 @@ class Wire:
         self._max_retries = max_retries
         self._retry_backoff = retry_backoff
         self._limiter = anyio.CapacityLimiter(max_concurrency)
+        self._rate = None if rate_limit is None else RateLimiter(rate_limit)
         self.requests: Counter[str] = Counter()
         self.retries = 0
 
     def slot(self) -> Slot:
         """A slot that a batcher may acquire before handing its batch to :meth:`post`."""
-        return Slot(self._limiter)
+        return Slot(self._limiter, self._rate)
 
     def _backoff(self, attempt: int, error: SmmError) -> float | None:
         """Seconds to wait before retry ``attempt`` (1-based), or ``None`` to give up."""
