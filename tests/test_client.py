@@ -1323,3 +1323,13 @@ async def test_readme_example_runs(panel, capsys):
     assert "order=23501" in printed
     assert "UnknownIdError" in printed
     assert panel.actions()[:2] == ["balance", "add"]
+
+
+@pytest.mark.asyncio
+async def test_tls_verification_stays_on_in_the_http_client_it_makes():
+    import ssl  # noqa: PLC0415
+
+    async with smmapi.AsyncClient(URL, KEY) as client:
+        pool = client._wire._http._transport._pool
+        assert pool._ssl_context.verify_mode is ssl.CERT_REQUIRED
+        assert pool._ssl_context.check_hostname
