@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["add_form", "chunked", "order_id", "product_order_form", "unique_ids"]
+__all__ = ["add_form", "order_id", "product_order_form", "unique_ids"]
 
 #: Fields the client sets itself or names: ``extra_fields`` may not carry them, so that no
 #: check of ``add`` can be bypassed.
@@ -36,11 +36,6 @@ def unique_ids(ids: Iterable[int]) -> list[int]:
     if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
         raise TypeError(f"IDs must be an iterable of int, not {type(ids).__name__}")
     return list(dict.fromkeys(order_id(value) for value in ids))
-
-
-def chunked(ids: Sequence[int], size: int) -> list[Sequence[int]]:
-    """``ids`` in slices of at most ``size``."""
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def _count(name: str, value: Any, *, minimum: int = 1) -> str:
