@@ -143,6 +143,11 @@ class FakePanel:
         return self._state.key
 
     @property
+    def currency(self) -> str:
+        """The currency the panel's answers name."""
+        return self._state.currency
+
+    @property
     def balance(self) -> Decimal:
         """The account's balance now; set it to test "Not enough funds on balance"."""
         return self._state.balance
