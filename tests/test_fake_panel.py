@@ -1,19 +1,24 @@
-"""smmapi.testing.FakePanel: its rules driven with raw httpx.
+"""smmapi.testing.FakePanel: its rules driven with raw httpx, then the smmapi client against it.
 
-These tests never touch smmapi's client, so a bug shared by the fake and the client cannot
-hide. Every test runs on asyncio and trio, moves the panel's clock with advance() (no sleeps) and
-is bounded by fail_after.
+The first half never touches smmapi's client, so a bug shared by the fake and the client cannot
+hide; the second runs every client method and every fault end to end, mostly through the
+plugin's smm_panel / smm_client fixtures. Every test runs on asyncio and trio (but the one on a
+real uvicorn server), moves the panel's clock with advance() or settle() (no sleeps) and is
+bounded by fail_after. One test lets a real 10 ms timeout expire: it is what it tests.
 """
 
+import datetime
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+import smmapi
+import uvicorn
 from smmapi.testing import (
     DEFAULT_KEY,
     DEFAULT_SERVICES,
@@ -25,7 +30,11 @@ from smmapi.testing import (
     Outcomes,
 )
 
-pytestmark = pytest.mark.anyio
+# The marker sets up the plugin's smm_panel; the raw tests make their own panels.
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.smm_panel(outcomes=Outcomes(partial=0, canceled=0, refill_rejected=0)),
+]
 
 LIMIT = 10  # seconds any test may take
 #: Every order and refill completes: for tests of one path through the lifecycle.
@@ -991,3 +1000,451 @@ def test_faults_read_as_the_call_that_made_them():
     assert repr(Fault.status(502, when="after")) == "Fault.status(502, when='after')"
     assert repr(Fault.missing_ids([3])) == "Fault.missing_ids([3])"
     assert repr(Fault.rate_limited()) == "Fault.rate_limited()"
+
+
+# -- the smmapi client against the fake, end to end ------------------------------------------
+
+
+@asynccontextmanager
+async def connect(panel: FakePanel, **options: Any) -> AsyncIterator[smmapi.AsyncClient]:
+    """A client on ``panel`` with options of its own (the fixture's are batch_window=0, retry_backoff=0)."""
+    options.setdefault("batch_window", 0)
+    options.setdefault("retry_backoff", 0)
+    async with smmapi.AsyncClient(panel.url, panel.key, transport=panel.transport(), **options) as client:
+        yield client
+
+
+async def test_the_client_reads_the_catalogue_and_the_balance(smm_client):
+    with bounded():
+        balance = await smm_client.balance()
+        services = {s.id: s for s in await smm_client.services()}
+        products = {p.id: p for p in await smm_client.products()}
+    assert balance == smmapi.Balance(balance=Decimal(100), currency="USD")
+    assert set(services) == {s.id for s in DEFAULT_SERVICES}
+    followers = services[101]
+    assert (followers.type, followers.rate, followers.min, followers.max) == (
+        "Default",
+        Decimal("0.90"),
+        50,
+        100_000,
+    )
+    assert (followers.refill, followers.cancel, followers.dripfeed) == (True, True, True)
+    assert (products[1].rate, products[1].inventory, products[1].status) == (Decimal("2.50"), 40, "In stock")
+    assert products[3].inventory is None
+
+
+async def test_orders_of_every_type_are_placed_and_followed_to_completed(smm_panel, smm_client):
+    forms: list[dict[str, Any]] = [
+        {"service": 101, "link": LINK, "quantity": 1000},
+        {"service": 102, "link": LINK, "quantity": 100, "runs": 3, "interval": 15},
+        {"service": 201, "link": LINK},
+        {"service": 301, "link": LINK, "comments": [f"Nice {i}!" for i in range(10)]},
+        {"service": 401, "link": LINK, "quantity": 100, "usernames": ["alice", "bob"]},
+        {"service": 402, "link": LINK, "quantity": 100, "usernames": ["alice"], "hashtags": ["#cats"]},
+        {"service": 403, "link": LINK, "usernames": [f"user{i}" for i in range(10)]},
+        {"service": 404, "link": LINK, "quantity": 100, "hashtag": "cats"},
+        {"service": 405, "link": LINK, "quantity": 100, "username": "nasa"},
+        {"service": 406, "link": LINK, "quantity": 100, "media": LINK},
+        {"service": 501, "link": LINK, "quantity": 20, "username": "owner"},
+        {"service": 601, "link": LINK, "quantity": 10, "answer_number": 2},
+        {
+            "service": 701,
+            "username": "nasa",
+            "min_per_post": 100,
+            "max_per_post": 200,
+            "delay": 30,
+            "posts": 5,
+            "expiry": datetime.date(2030, 1, 31),
+        },
+    ]
+    with bounded():
+        orders = [await smm_client.add(**form) for form in forms]
+        pending = await smm_client.statuses(orders)
+        smm_panel.settle()
+        done = await smm_client.statuses(orders)
+    assert orders == list(range(10001, 10001 + len(forms)))
+    assert {s.status for s in pending.values()} == {smmapi.OrderState.PENDING}
+    assert {(s.status, s.remains) for s in done.values()} == {(smmapi.OrderState.COMPLETED, 0)}
+    assert smm_panel.orders[orders[-1]].fields["expiry"] == "31/01/2030"
+    assert [done[o].charge for o in orders] == [smm_panel.orders[o].charge for o in orders]
+
+
+async def test_the_balance_is_charged_exactly(smm_panel, smm_client):
+    with bounded():
+        for quantity in (50, 333, 1001, 99_999):
+            await smm_client.add(service=101, link=LINK, quantity=quantity)
+        await smm_client.add_product_order(product=4, quantity=3)
+        balance = await smm_client.balance()
+    spent = Decimal("0.90") * (50 + 333 + 1001 + 99_999) / 1000 + Decimal("1.25") * 3
+    assert balance.balance == 100 - spent == smm_panel.balance
+
+
+async def test_status_follows_the_clock(smm_panel, smm_client):
+    with bounded():
+        order = await smm_client.add(service=101, link=LINK, quantity=10_000)
+        pending = await smm_client.status(order)
+        smm_panel.advance(62)
+        early = await smm_client.status(order)
+        smm_panel.advance(200)
+        later = await smm_client.status(order)
+        smm_panel.advance(600)
+        done = await smm_client.status(order)
+    assert (pending.status, pending.remains, pending.charge) == (
+        smmapi.OrderState.PENDING,
+        10_000,
+        Decimal(9),
+    )
+    assert early.status == later.status == smmapi.OrderState.IN_PROGRESS
+    assert early.remains > later.remains > 0
+    assert (done.status, done.remains, done.start_count) == (
+        smmapi.OrderState.COMPLETED,
+        0,
+        early.start_count,
+    )
+
+
+@pytest.mark.smm_panel(outcomes=Outcomes(partial=1, canceled=0))
+async def test_a_partial_order_is_refunded_end_to_end(smm_panel, smm_client):
+    with bounded():
+        order = await smm_client.add(service=101, link=LINK, quantity=1000)
+        smm_panel.settle()
+        status = await smm_client.status(order)
+        balance = await smm_client.balance()
+    assert status.status is smmapi.OrderState.PARTIAL
+    assert balance.balance == 100 - status.charge
+    assert status.charge == Decimal("0.90") * (1000 - status.remains) / 1000
+
+
+async def test_refill_and_refill_status_end_to_end(smm_panel, smm_client):
+    with bounded():
+        first, second = [await smm_client.add(service=101, link=LINK, quantity=100) for _ in range(2)]
+        no_refill = await smm_client.add(service=102, link=LINK, quantity=100)
+        with pytest.raises(smmapi.PanelError, match="The order is not completed"):
+            await smm_client.refill(first)
+        smm_panel.settle()
+        refill = await smm_client.refill(first)
+        pending = await smm_client.refill_status(refill)
+        refills = await smm_client.refills([second, no_refill, 42, first])
+        smm_panel.settle()
+        statuses = await smm_client.refill_statuses([refill, refills[second], 9])
+    assert refill == 501
+    assert pending.status is smmapi.RefillState.PENDING
+    assert refills[second] == 502
+    assert str(refills[no_refill]) == "Refill is disabled for this service"
+    assert isinstance(refills[42], smmapi.UnknownIdError)
+    assert str(refills[first]) == "The refill task is not completed for this order"
+    assert [statuses[refill].status, statuses[502].status] == [smmapi.RefillState.COMPLETED] * 2
+    assert isinstance(statuses[9], smmapi.UnknownIdError)
+
+
+async def test_cancel_end_to_end(smm_panel, smm_client):
+    with bounded():
+        first, second = [await smm_client.add(service=101, link=LINK, quantity=1000) for _ in range(2)]
+        no_cancel = await smm_client.add(service=103, link=LINK, quantity=1000)
+        await smm_client.cancel(first)
+        status = await smm_client.status(first)
+        with pytest.raises(smmapi.PanelError, match="The order cannot be canceled"):
+            await smm_client.cancel(first)
+        cancels = await smm_client.cancels([second, no_cancel, 42])
+        balance = await smm_client.balance()
+    assert status.status is smmapi.OrderState.CANCELED
+    assert cancels[second] is None
+    assert str(cancels[no_cancel]) == "Cancel is disabled for this service"
+    assert isinstance(cancels[42], smmapi.UnknownIdError)
+    assert balance.balance == 100 - Decimal("2.50")  # only the order that could not be canceled
+
+
+async def test_product_orders_end_to_end(smm_panel, smm_client):
+    with bounded():
+        order = await smm_client.add_product_order(product=1, quantity=2, require="me@example.com")
+        sold_out = await smm_client.add_product_order(product=2, quantity=1, require="me@example.com")
+        pending = await smm_client.product_order_status(order)
+        smm_panel.settle()
+        statuses = await smm_client.product_order_statuses([order, sold_out, 5])
+        products = {p.id: p for p in await smm_client.products()}
+    assert (order, pending.status) == (70001, smmapi.OrderState.PENDING)
+    done = statuses[order]
+    assert (done.status, done.charge) == (smmapi.OrderState.COMPLETED, Decimal("5.00"))
+    assert done.result is not None
+    assert len(done.result.splitlines()) == 2
+    assert (statuses[sold_out].status, statuses[sold_out].note) == (
+        smmapi.OrderState.CANCELED,
+        "Out of stock",
+    )
+    assert statuses[sold_out].refund == 5
+    assert isinstance(statuses[5], smmapi.UnknownIdError)
+    assert products[1].inventory == 38
+
+
+async def test_bulk_statuses_of_250_ids_go_in_three_requests_with_per_item_errors(smm_panel, smm_client):
+    with bounded():
+        orders = [await smm_client.add(service=104, link=LINK, quantity=10) for _ in range(150)]
+        unknown = list(range(1, 101))
+        asked = [i for pair in zip(orders[:100], unknown, strict=True) for i in pair] + orders[100:]
+        statuses = await smm_client.statuses(asked)
+    assert list(statuses) == asked
+    assert all(statuses[o].order == o for o in orders)
+    assert all(isinstance(statuses[i], smmapi.UnknownIdError) for i in unknown)
+    assert [r.ids for r in smm_panel.requests_for("status")] == [100, 100, 50]
+
+
+@pytest.mark.smm_panel(balance="0.50")
+async def test_not_enough_funds_places_nothing(smm_panel, smm_client):
+    with bounded(), pytest.raises(smmapi.InsufficientFundsError, match="Not enough funds on balance"):
+        await smm_client.add(service=101, link=LINK, quantity=1000)
+    assert smm_panel.orders == {}
+
+
+async def test_a_wrong_key_is_an_authentication_error(smm_panel):
+    with bounded():
+        async with smmapi.AsyncClient(smm_panel.url, "wrong", transport=smm_panel.transport()) as client:
+            with pytest.raises(smmapi.AuthenticationError):
+                await client.balance()
+
+
+async def test_the_panels_refusal_of_an_order_reaches_the_caller(smm_client):
+    with bounded(), pytest.raises(smmapi.PanelError, match="Quantity less than minimal 50"):
+        await smm_client.add(service=101, link=LINK, quantity=10)
+
+
+@pytest.mark.parametrize("style", ["canonical", "strings", "numbers"])
+async def test_the_client_reads_every_number_style_alike(style):
+    panel = FakePanel(outcomes=SURE, number_style=style)
+    with bounded():
+        async with connect(panel) as client:
+            order = await client.add(service=101, link=LINK, quantity=1000)
+            panel.settle()
+            refill = await client.refill(order)
+            status = await client.status(order)
+            seen = (
+                await client.balance(),
+                (await client.services())[0],
+                (await client.products())[0],
+                order,
+                refill,
+                status.charge,
+                status.remains,
+                status.start_count,
+                (await client.refill_status(refill)).status,
+            )
+    assert seen[0].balance == Decimal("99.1")
+    assert (seen[1].rate, seen[2].rate) == (Decimal("0.90"), Decimal("2.50"))
+    assert seen[3:7] == (10001, 501, Decimal("0.9"), 0)
+    assert seen[7] > 0
+
+
+async def statuses_with_seed(seed: int) -> dict[int, Any]:
+    panel = FakePanel(seed=seed, outcomes=Outcomes(partial=0.3, canceled=0.2))
+    async with connect(panel) as client:
+        orders = [await client.add(service=101, link=LINK, quantity=1000) for _ in range(20)]
+        panel.settle()
+        return await client.statuses(orders)
+
+
+async def test_the_same_seed_gives_the_client_the_same_answers():
+    with bounded():
+        first, again = await statuses_with_seed(11), await statuses_with_seed(11)
+        other = await statuses_with_seed(12)
+    assert first == again
+    assert first != other
+
+
+# -- every fault, as the client sees it ------------------------------------------------------
+
+
+async def test_http_503_is_an_http_status_error_after_the_clients_retries(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.status(503), action="status")
+    with bounded(), pytest.raises(smmapi.HTTPStatusError) as caught:
+        await smm_client.status(1)
+    assert caught.value.status_code == 503
+    assert len(smm_panel.requests_for("status")) == 3  # one try and the default two retries
+    assert smm_client.stats().retries == 2
+
+
+async def test_two_503s_are_retried_through(smm_panel, smm_client):
+    order = await smm_client.add(service=101, link=LINK, quantity=100)
+    smm_panel.misbehave(Fault.status(503), action="status", times=2)
+    with bounded():
+        status = await smm_client.status(order)
+    assert status.order == order
+    assert [r.fault for r in smm_panel.requests_for("status")] == [Fault.status(503)] * 2 + [None]
+
+
+@pytest.mark.parametrize(("retry_after", "seconds"), [(None, None), (7, 7.0)])
+async def test_429_is_a_rate_limited_error(smm_panel, smm_client, retry_after, seconds):
+    smm_panel.misbehave(Fault.rate_limited(retry_after=retry_after), action="balance")
+    with bounded(), pytest.raises(smmapi.RateLimitedError) as caught:
+        await smm_client.balance()
+    assert (caught.value.status_code, caught.value.retry_after) == (429, seconds)
+    assert len(smm_panel.requests_for("balance")) == 3
+
+
+async def test_spam_protection_is_a_rate_limited_error_and_an_add_is_not_sent_again(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.spam_protection(5), action="add")
+    with bounded(), pytest.raises(smmapi.RateLimitedError) as caught:
+        await smm_client.add(service=101, link=LINK, quantity=100)
+    assert caught.value.retry_after == 5
+    assert len(smm_panel.requests_for("add")) == 1
+    assert smm_panel.orders == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "action", "call"),
+    [
+        pytest.param(Fault.html(), "balance", lambda c: c.balance(), id="html-page"),
+        pytest.param(Fault.truncated(), "status", lambda c: c.status(1), id="truncated-json"),
+    ],
+)
+async def test_an_unreadable_answer_is_an_unreadable_answer_error(smm_panel, smm_client, fault, action, call):
+    smm_panel.misbehave(fault, action=action)
+    with bounded(), pytest.raises(smmapi.UnreadableAnswerError):
+        await call(smm_client)
+    assert len(smm_panel.requests_for(action)) == 3
+
+
+async def test_a_redirect_is_a_redirect_error_and_never_followed(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.redirect("https://elsewhere.invalid/api/v2"))
+    with bounded(), pytest.raises(smmapi.RedirectError) as caught:
+        await smm_client.balance()
+    assert caught.value.location == "https://elsewhere.invalid/api/v2"
+    assert [(r.path, r.action) for r in smm_panel.requests] == [("/api/v2", "balance")]
+
+
+@pytest.mark.parametrize(
+    ("fault", "placed"),
+    [
+        pytest.param(Fault.status(502), False, id="5xx-before"),
+        pytest.param(Fault.status(502, when="after"), True, id="5xx-after"),
+        pytest.param(Fault.reset(), False, id="reset-before"),
+        pytest.param(Fault.reset(when="after"), True, id="reset-after"),
+        pytest.param(Fault.html(502, when="after"), True, id="html-after"),
+        pytest.param(Fault.truncated(), True, id="truncated"),
+    ],
+)
+async def test_an_add_without_a_usable_answer_is_an_unknown_outcome_sent_once(
+    smm_panel, smm_client, fault, placed
+):
+    smm_panel.misbehave(fault, action="add", times=1)
+    with bounded(), pytest.raises(smmapi.OutcomeUnknownError) as caught:
+        await smm_client.add(service=101, link=LINK, quantity=100)
+    assert (caught.value.action, caught.value.fields["link"]) == ("add", LINK)
+    assert len(smm_panel.requests_for("add")) == 1
+    # What a caller reconciles against: the order exists exactly when the panel processed the add.
+    assert [o.fields["link"] for o in smm_panel.orders.values()] == ([LINK] if placed else [])
+
+
+async def test_a_reset_lookup_is_a_transport_error_after_retries(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.reset(), action="status")
+    with bounded(), pytest.raises(smmapi.TransportError):
+        await smm_client.status(1)
+    assert len(smm_panel.requests_for("status")) == 3
+
+
+async def test_a_refused_connection_is_safe_to_retry_even_for_an_add(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.refused(), action="add", times=1)
+    with bounded():
+        order = await smm_client.add(service=101, link=LINK, quantity=100)
+    assert list(smm_panel.orders) == [order]
+    assert len(smm_panel.requests_for("add")) == 2
+
+
+async def test_a_panel_that_refuses_every_connection_is_a_connect_error(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.refused())
+    with bounded(), pytest.raises(smmapi.ConnectError):
+        await smm_client.balance()
+
+
+async def test_a_lone_refill_answer_is_an_unknown_outcome_then_refills_go_one_by_one(smm_panel, smm_client):
+    with bounded():
+        orders = [await smm_client.add(service=101, link=LINK, quantity=100) for _ in range(4)]
+        smm_panel.settle()
+        smm_panel.misbehave(Fault.lone_refill(), action="refill")
+        lone = await smm_client.refills(orders[:2])
+        after = await smm_client.refills(orders[2:])
+    assert all(isinstance(value, smmapi.OutcomeUnknownError) for value in lone.values())
+    # The lone answer hid two real refills. Trio starts the one-by-one requests in any order.
+    assert sorted(r.order for r in smm_panel.refills.values()) == orders
+    assert sorted(after.values()) == [503, 504]
+    assert [r.ids for r in smm_panel.requests_for("refill")] == [2, 1, 1]
+
+
+async def test_missing_ids_fail_only_their_lookup_and_make_a_write_unknown(smm_panel, smm_client):
+    with bounded():
+        first, second = [await smm_client.add(service=101, link=LINK, quantity=100) for _ in range(2)]
+        smm_panel.misbehave(Fault.missing_ids([second]), times=2)
+        statuses = await smm_client.statuses([first, second])
+        cancels = await smm_client.cancels([first, second])
+    assert statuses[first].order == first
+    assert isinstance(statuses[second], smmapi.SmmError)
+    assert cancels[first] is None
+    assert isinstance(cancels[second], smmapi.OutcomeUnknownError)
+    assert smm_panel.orders[second].status == "Canceled"  # it was canceled: the answer just left it out
+
+
+async def test_ids_nobody_asked_are_ignored(smm_panel, smm_client):
+    order = await smm_client.add(service=101, link=LINK, quantity=100)
+    smm_panel.misbehave(Fault.extra_ids([99]), action="status", times=1)
+    with bounded():
+        statuses = await smm_client.statuses([order])
+    assert list(statuses) == [order]
+
+
+async def test_latency_beyond_the_timeout_is_a_timeout_and_an_unknown_outcome_for_a_write():
+    panel = FakePanel(outcomes=SURE)
+    panel.misbehave(Fault.latency(60), action="status")
+    panel.misbehave(Fault.latency(60, when="after"), action="add")
+    with bounded():
+        async with connect(panel, timeout=0.01, max_retries=0) as client:
+            with pytest.raises(smmapi.RequestTimeoutError):
+                await client.status(1)
+            with pytest.raises(smmapi.OutcomeUnknownError):
+                await client.add(service=101, link=LINK, quantity=100)
+    assert list(panel.orders) == [10001]
+
+
+async def test_an_error_body_with_an_http_status_is_a_panel_error_with_that_status(smm_panel, smm_client):
+    smm_panel.misbehave(Fault.error("Your account has been suspended.", status=401))
+    with bounded(), pytest.raises(smmapi.PanelError, match="suspended") as caught:
+        await smm_client.balance()
+    assert caught.value.status_code == 401
+
+
+# -- a real server ---------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server with an event for "listening": no polling of ``started``."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = anyio.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.ready.set()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn runs on asyncio only
+async def test_the_panel_serves_a_real_client_on_a_loopback_port():
+    panel = FakePanel(outcomes=SURE)
+    server = _Server(uvicorn.Config(app=panel, host="127.0.0.1", port=0, log_level="warning"))
+    with bounded():
+        async with anyio.create_task_group() as group:
+            group.start_soon(server.serve)
+            await server.ready.wait()
+            assert server.started
+            port = server.servers[0].sockets[0].getsockname()[1]
+            try:
+                async with smmapi.AsyncClient(f"http://127.0.0.1:{port}/api/v2", panel.key) as client:
+                    order = await client.add(service=101, link=LINK, quantity=1000)
+                    panel.settle()
+                    statuses = await client.statuses([order, 5])
+                    balance = await client.balance()
+            finally:
+                server.should_exit = True
+    assert statuses[order].status is smmapi.OrderState.COMPLETED
+    assert isinstance(statuses[5], smmapi.UnknownIdError)
+    assert balance.balance == Decimal("99.1")
+    assert [r.action for r in panel.requests] == ["add", "status", "balance"]
