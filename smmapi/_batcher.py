@@ -50,17 +50,16 @@ class _Entry:
 
 
 class _Batch:
-    __slots__ = ("deadline", "entries", "full", "leader", "needs_leader", "sent", "wake")
+    __slots__ = ("deadline", "entries", "full", "leader", "sent", "wake")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
         self.entries: dict[Any, _Entry] = {}
         self.full = anyio.Event()
-        #: Set when the batch is resolved, or when it lost its leader before sending.
+        #: Set when the batch is resolved, or (then replaced) when it lost its leader before sending.
         self.wake = anyio.Event()
         #: The entry list of the caller leading this batch, if any.
         self.leader: list[_Entry] | None = None
-        self.needs_leader = False
         self.sent = False
 
     def live_keys(self) -> list[Any]:
@@ -78,6 +77,8 @@ class Batcher(Generic[K, V, R]):
         max_size: The most keys in one batch; may be changed at any time.
         shield: Whether a sent batch must finish even if every caller left (writes); ``send``
             bounds its own time.
+        interrupted: The error of a key whose shielded batch was interrupted all the same (plain
+            asyncio ``Task.cancel()`` goes through anyio's shields).
         describe: Names a batch in the WARNING logged when no caller is left for its outcome.
     """
 
@@ -89,6 +90,7 @@ class Batcher(Generic[K, V, R]):
         window: float,
         max_size: int,
         shield: bool = False,
+        interrupted: Callable[[K], SmmError] | None = None,
         describe: str = "batch",
     ) -> None:
         self._send = send
@@ -96,6 +98,7 @@ class Batcher(Generic[K, V, R]):
         self._window = window
         self.max_size = max_size
         self._shield = shield
+        self._interrupted = interrupted
         self._describe = describe
         self._entries: dict[K, _Entry] = {}
         self._open: _Batch | None = None
@@ -112,7 +115,7 @@ class Batcher(Generic[K, V, R]):
         if self._closed:
             raise ClientClosedError("this client is closed")
 
-    def _enqueue(self, key: K, leading: list[_Batch]) -> _Entry:
+    def _enqueue(self, key: K) -> _Entry:
         """Join the entry of ``key``, or add it to the open batch (opening one if need be)."""
         self.lookups += 1
         entry = self._entries.get(key)
@@ -120,7 +123,6 @@ class Batcher(Generic[K, V, R]):
             batch = self._open
             if batch is None:
                 batch = self._open = _Batch(anyio.current_time() + self._window)
-                leading.append(batch)
             entry = self._entries[key] = batch.entries[key] = _Entry(key, batch)
             if len(batch.entries) >= self.max_size:
                 self._open = None
@@ -131,49 +133,45 @@ class Batcher(Generic[K, V, R]):
     async def get(self, key: K) -> V:
         """The value for ``key``; its error is raised."""
         self._check_open()
-        leading: list[_Batch] = []
-        entry = self._enqueue(key, leading)
-        await self._take_part(entry.batch, [entry], leading=bool(leading))
+        entry = self._enqueue(key)
+        await self._take_part(entry.batch, [entry])
         outcome = entry.outcome
         if isinstance(outcome, BaseException):
-            raise outcome
+            # Callers of one key share its error: raise it without the others' traceback frames.
+            raise outcome.with_traceback(None)
         return outcome  # type: ignore[no-any-return]
 
     async def get_many(self, keys: Iterable[K]) -> dict[K, V | SmmError]:
         """The value or error of each key, in the order given (keys must be unique)."""
         self._check_open()
-        leading: list[_Batch] = []
-        entries = [self._enqueue(key, leading) for key in keys]
+        entries = [self._enqueue(key) for key in keys]
         by_batch: dict[_Batch, list[_Entry]] = {}
         for entry in entries:
             by_batch.setdefault(entry.batch, []).append(entry)
         if len(by_batch) == 1:
             ((batch, mine),) = by_batch.items()
-            await self._take_part(batch, mine, leading=bool(leading))
+            await self._take_part(batch, mine)
         else:
             async with anyio.create_task_group() as group:
                 for batch, mine in by_batch.items():
-                    group.start_soon(self._take_part, batch, mine, batch in leading)
+                    group.start_soon(self._take_part, batch, mine)
         return {entry.key: entry.outcome for entry in entries}
 
-    async def _take_part(self, batch: _Batch, mine: list[_Entry], leading: bool) -> None:
-        """Wait until every entry of ``mine`` (all in ``batch``) is resolved, leading when asked.
+    async def _take_part(self, batch: _Batch, mine: list[_Entry]) -> None:
+        """Wait until every entry of ``mine`` (all in ``batch``) is resolved.
 
+        A batch that is not sent and has no leader is led by the first of its callers to get
+        here: the one that opened it, or, if its leader left, whoever wakes first.
         ``mine`` is this caller's own list: its identity marks the batch's leader.
         """
-        if leading:
-            batch.leader = mine
         try:
-            while True:
+            while not all(entry.done for entry in mine):
+                if batch.leader is None and not batch.sent:
+                    batch.leader = mine
                 if batch.leader is mine:
                     await self._lead(batch)
-                    batch.leader = None
-                if all(entry.done for entry in mine):
-                    return
-                await batch.wake.wait()
-                if batch.needs_leader and not batch.sent:
-                    batch.needs_leader = False
-                    batch.leader = mine
+                else:
+                    await batch.wake.wait()
         except BaseException:
             self._leave(batch, mine)
             raise
@@ -191,19 +189,18 @@ class Batcher(Generic[K, V, R]):
                 del batch.entries[entry.key]
                 del self._entries[entry.key]
         self._log_orphans(orphaned)
-        self._maybe_idle()
-        if batch.leader is not mine:
-            return
-        batch.leader = None
-        if batch.sent or batch.wake.is_set():
+        if batch.leader is mine:
+            batch.leader = None
+        if batch.sent or batch.leader is not None:
+            self._maybe_idle()
             return
         if not batch.live_keys():
+            # Nobody is left to lead it: close it, or later callers would join a batch never sent.
             self._prune(batch)
             if self._open is batch:
                 self._open = None
             return
-        # Wake the other waiters: the first to see needs_leader takes the batch over.
-        batch.needs_leader = True
+        # Wake the other waiters: the first to run takes the batch over.
         wake, batch.wake = batch.wake, anyio.Event()
         wake.set()
 
@@ -253,8 +250,7 @@ class Batcher(Generic[K, V, R]):
                     # Cut off mid-flight: the batch goes back to its waiters, one of whom resends it.
                     batch.sent = False
                     raise
-                error = SmmError(f"{self._describe}: interrupted after it was sent; the outcome is unknown")
-                self._resolve(batch, keys, dict.fromkeys(keys, error))
+                self._resolve(batch, keys, {key: self._interruption(key) for key in keys})
                 raise
             except BaseException as exc:
                 # Not an SmmError, so a bug: every waiter sees it, and none is left hanging.
@@ -276,6 +272,11 @@ class Batcher(Generic[K, V, R]):
         with anyio.CancelScope(shield=True):
             outcomes = await self._send_once(keys, reservation)
         return outcomes  # noqa: RET504  (returning inside the shield hides the return from mypy)
+
+    def _interruption(self, key: K) -> SmmError:
+        if self._interrupted is not None:
+            return self._interrupted(key)
+        return SmmError(f"{self._describe} of {key!r}: interrupted after it was sent; the outcome is unknown")
 
     def _resolve(self, batch: _Batch, keys: list[K], outcomes: Mapping[K, Any]) -> None:
         orphaned = []
@@ -301,21 +302,32 @@ class Batcher(Generic[K, V, R]):
         if self._idle is not None and not self._entries:
             self._idle.set()
 
-    async def aclose(self, grace: float) -> None:
-        """Send what is queued at once, wait up to ``grace`` seconds for it, then fail what is left.
-
-        Asking after this raises :class:`~smmapi.ClientClosedError`.
-        """
+    def close(self) -> None:
+        """Refuse new keys and send what is queued at once, without waiting for the window."""
         self._closed = True
         for entry in self._entries.values():
             entry.batch.full.set()
         self._open = None
+
+    async def wait_idle(self) -> None:
+        """Wait until every key asked has its outcome."""
         if self._entries:
             self._idle = anyio.Event()
-            with anyio.move_on_after(grace):
-                await self._idle.wait()
+            await self._idle.wait()
+
+    def fail_pending(self) -> None:
+        """Give every key still waiting a :class:`~smmapi.ClientClosedError`."""
         error = ClientClosedError("the client was closed before an answer arrived")
         for entry in list(self._entries.values()):
             entry.outcome, entry.done = error, True
             entry.batch.wake.set()
         self._entries.clear()
+
+    async def aclose(self, grace: float) -> None:
+        """:meth:`close`, wait up to ``grace`` seconds for what is in flight, then fail the rest."""
+        self.close()
+        try:
+            with anyio.move_on_after(grace):
+                await self.wait_idle()
+        finally:
+            self.fail_pending()

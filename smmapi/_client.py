@@ -22,21 +22,25 @@ import httpx
 from . import _config
 from ._batcher import Batcher
 from ._convert import (
+    list_splitter,
     make_converter,
+    read_cancel,
     read_catalogue,
     read_id,
+    read_refill,
+    read_refill_status,
     split_by_id,
-    split_list,
     structure,
 )
 from ._errors import (
     ClientClosedError,
+    ConnectError,
     OutcomeUnknownError,
     PanelError,
+    RedirectError,
     SmmError,
     UnreadableAnswerError,
     ValidationError,
-    snippet,
 )
 from ._forms import add_form, order_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
@@ -82,7 +86,7 @@ def _check_url(url: str, *, allow_http: bool) -> str:
     return url
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = True, whole: bool = False) -> None:
+def _check_number(name: str, value: float, *, allow_zero: bool = True, whole: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     if whole and not isinstance(value, int):
@@ -102,21 +106,17 @@ def _headers(custom: Mapping[str, str] | None) -> httpx.Headers:
     return headers
 
 
-def _request_bound(timeout: float | httpx.Timeout) -> float:
+def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    _check_number("timeout", timeout, allow_zero=False)
+    return httpx.Timeout(timeout, connect=min(timeout, _config.DEFAULT_CONNECT_TIMEOUT))
+
+
+def _request_bound(timeout: httpx.Timeout) -> float:
     """The most seconds one request may take under ``timeout`` (infinite if any part is None)."""
-    if not isinstance(timeout, httpx.Timeout):
-        return timeout * 4
     parts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
     return math.inf if None in parts else sum(parts)  # type: ignore[arg-type]
-
-
-def _list_of(id_field: str, value_field: str) -> Callable[[Any, Sequence[int]], dict[int, Any]]:
-    """A splitter for answers such as ``[{"order": 1, "refill": 7}, ...]``."""
-
-    def split(answer: Any, ids: Sequence[int]) -> dict[int, Any]:
-        return split_list(answer, ids, id_field=id_field, value_field=value_field)
-
-    return split
 
 
 class _Cached(Generic[T]):
@@ -175,7 +175,10 @@ class AsyncClient:
             is refused unless the host is loopback or ``allow_http=True``.
         key: Your API key. It is sent in the POST body only and never shown in a repr,
             an exception or a log line.
-        timeout: Seconds a request may take (a float), or an :class:`httpx.Timeout`.
+        timeout: Seconds each step of a request (waiting for a connection, connecting, sending,
+            each read of the answer) may take, at most 10 of them to connect; or an
+            :class:`httpx.Timeout` for finer control. With ``http_client=``, that client's own
+            timeout applies instead.
         max_retries: Retries of a read after the first attempt; writes are never repeated once
             they may have reached the panel. ``0`` turns retries off.
         retry_backoff: Seconds of the first retry's backoff (doubled each time, with jitter);
@@ -222,29 +225,28 @@ class AsyncClient:
     ) -> None:
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("the API key must be a non-empty text")
-        _positive("max_retries", max_retries, whole=True)
-        _positive("retry_backoff", retry_backoff)
-        _positive("batch_window", batch_window)
-        _positive("max_batch_size", max_batch_size, allow_zero=False, whole=True)
-        _positive("max_concurrency", max_concurrency, allow_zero=False, whole=True)
+        _check_number("max_retries", max_retries, whole=True)
+        _check_number("retry_backoff", retry_backoff)
+        _check_number("batch_window", batch_window)
+        _check_number("max_batch_size", max_batch_size, allow_zero=False, whole=True)
+        _check_number("max_concurrency", max_concurrency, allow_zero=False, whole=True)
         if max_batch_size > _config.MAX_BATCH_SIZE:
             raise ValidationError(
                 f"max_batch_size may not exceed the API's {_config.MAX_BATCH_SIZE}, got {max_batch_size}"
             )
         if catalogue_ttl is not None:
-            _positive("catalogue_ttl", catalogue_ttl)
+            _check_number("catalogue_ttl", catalogue_ttl)
         if rate_limit is not None:
-            _positive("rate_limit", rate_limit, allow_zero=False)
+            _check_number("rate_limit", rate_limit, allow_zero=False)
         if transport is not None and http_client is not None:
             raise TypeError("pass transport= or http_client=, not both")
         self._url = _check_url(url, allow_http=allow_http)
+        timeout_config = _timeout(timeout)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
                 transport=transport,
-                timeout=timeout
-                if isinstance(timeout, httpx.Timeout)
-                else httpx.Timeout(timeout, connect=min(timeout, _config.DEFAULT_CONNECT_TIMEOUT)),
+                timeout=timeout_config,
                 follow_redirects=False,
             )
         self._wire = Wire(
@@ -264,8 +266,9 @@ class AsyncClient:
         self._services = _Cached(self._fetch_services, catalogue_ttl)
         self._products = _Cached(self._fetch_products, catalogue_ttl)
         self._write_bound = (
-            _request_bound(timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
+            _request_bound(http_client.timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
         )
+        self._close_grace = min(_request_bound(http_client.timeout), _config.DEFAULT_TIMEOUT)
         self._counts: Counter[str] = Counter()
         self._batchers: list[Batcher[int, Any, Slot]] = []
         self._statuses = self._lookup("status", "orders", split_by_id, self._read_status)
@@ -273,13 +276,13 @@ class AsyncClient:
             "product_order_status", "orders", split_by_id, self._read_product_status
         )
         self._refill_statuses = self._lookup(
-            "refill_status", "refills", _list_of("refill", "status"), self._read_refill_status
+            "refill_status", "refills", list_splitter("refill", "status"), self._read_refill_status
         )
         self._refills = self._lookup(
-            "refill", "orders", _list_of("order", "refill"), self._read_refill, write=True
+            "refill", "orders", list_splitter("order", "refill"), read_refill, write=True
         )
         self._cancels = self._lookup(
-            "cancel", "orders", _list_of("order", "cancel"), self._read_cancel, write=True
+            "cancel", "orders", list_splitter("order", "cancel"), read_cancel, write=True
         )
         self._state = _State.UNOPENED  # last: a client that failed to construct has nothing to close
 
@@ -303,6 +306,10 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the client and the HTTP client it made; calling it again does nothing.
 
+        Lookups still queued are sent at once, and requests in flight are awaited for up to one
+        request's ``timeout``; callers still waiting after that get a
+        :class:`~smmapi.ClientClosedError`. New calls raise it too.
+
         Example::
 
             client = smmapi.AsyncClient(url, key)
@@ -314,15 +321,23 @@ class AsyncClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
-        if self._loop_token is not None:  # never used: nothing can be queued
-            with anyio.CancelScope(shield=True):
+        for batcher in self._batchers:
+            batcher.close()
+        try:
+            with anyio.move_on_after(self._close_grace):
                 for batcher in self._batchers:
-                    await batcher.aclose(self._write_bound)
-        if self._owns_http:
-            await self._wire.aclose()
+                    await batcher.wait_idle()
+                await self._wire.wait_idle()
+        finally:
+            for batcher in self._batchers:
+                batcher.fail_pending()
+            if self._owns_http:
+                with anyio.CancelScope(shield=True):
+                    await self._wire.aclose()
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
-        if getattr(self, "_state", _State.CLOSED) is not _State.CLOSED:
+        # Like httpx: a client that never sent anything holds no connection, so only a used one warns.
+        if getattr(self, "_state", _State.CLOSED) is _State.OPENED:
             _warn(
                 f"unclosed {self!r}; use 'async with' or 'await aclose()'",
                 ResourceWarning,
@@ -390,16 +405,35 @@ class AsyncClient:
     # -- orders ----------------------------------------------------------------------------
 
     async def _write_id(self, action: str, fields: Mapping[str, str], id_field: str) -> int:
-        answer = await self._post(action, fields, write=True)
+        """Send a paid write once and read the ID it created.
+
+        Once a request slot is ours the write runs shielded, bounded by the write timeout: a
+        caller who leaves cannot cut off an order the panel may be placing; its outcome is
+        logged at WARNING instead.
+        """
+        self._enter()
+        slot = await self._reserve()
+        outcome: int | SmmError
+        answer: Any = None
+        with anyio.CancelScope(shield=True):
+            try:
+                with anyio.fail_after(self._write_bound):
+                    answer = await self._wire.post(action, fields, write=True, slot=slot)
+                outcome = read_id(answer, id_field)
+            except UnreadableAnswerError as error:
+                outcome = self._unknown(action, fields, error, answer)
+            except TimeoutError as error:
+                outcome = self._unknown(action, fields, error, None)
+            except SmmError as error:
+                outcome = error
         try:
-            return read_id(answer, id_field)
-        except UnreadableAnswerError as error:
-            raise OutcomeUnknownError(
-                f"{action}: the panel answered, but {error}",
-                action=action,
-                fields=fields,
-                answer=answer,
-            ) from error
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except BaseException:
+            log.warning("%s finished after its caller left: %r", action, outcome)
+            raise
+        if isinstance(outcome, SmmError):
+            raise outcome
+        return outcome
 
     async def add(
         self,
@@ -521,36 +555,26 @@ class AsyncClient:
 
         async def send(keys: list[int], reservation: Slot) -> dict[int, Any]:
             fields = {field: ",".join(map(str, keys))}
+            answer: Any = None
             try:
                 with anyio.fail_after(self._write_bound if write else None):
                     answer = await self._wire.post(
                         action, fields, write=write, ids=len(keys), slot=reservation
                     )
-                items = split(answer, keys)
-            except TimeoutError as error:
-                if not write or isinstance(error, SmmError):
-                    raise
-                raise OutcomeUnknownError(
-                    f"{action}: no answer within {self._write_bound:.0f} seconds",
-                    action=action,
-                    fields=fields,
-                ) from error
-            except SmmError:
-                self._counts["request_failures"] += 1
-                raise
-            if action == "refill" and isinstance(answer, Mapping) and len(keys) > 1:
-                log.warning("this panel answers a bulk refill with one object: refills go one by one now")
-                batcher.max_size = 1
-                return {
-                    key: OutcomeUnknownError(
-                        f"refill: one answer came for {len(keys)} orders and cannot be split by order",
-                        action=action,
-                        fields={field: str(key)},
-                        answer=answer,
+                if action == "refill" and isinstance(answer, Mapping) and len(keys) > 1:
+                    log.warning("this panel answers a bulk refill with one object: refills go one by one now")
+                    batcher.max_size = 1
+                    raise UnreadableAnswerError(
+                        f"refill: one answer came for {len(keys)} orders and cannot be split by order"
                     )
-                    for key in keys
-                }
-            return {key: self._finish(action, key, items[key], finish, write=write) for key in keys}
+                items = split(answer, keys)
+            except (SmmError, TimeoutError) as error:
+                self._counts["request_failures"] += 1
+                if not write or isinstance(error, PanelError | ConnectError | RedirectError):
+                    raise  # the batcher gives it to every caller; nothing was done
+                # Each caller gets its own error, naming its own order, to reconcile.
+                return {key: self._unknown(action, {field: str(key)}, error, answer) for key in keys}
+            return {key: self._finish(action, field, key, items[key], finish, write=write) for key in keys}
 
         batcher: Batcher[int, Any, Slot] = Batcher(
             send,
@@ -558,13 +582,28 @@ class AsyncClient:
             window=self._batch_window,
             max_size=self._max_batch_size,
             shield=write,
+            interrupted=lambda key: self._unknown(action, {field: str(key)}, None, None),
             describe=action,
         )
         self._batchers.append(batcher)
         return batcher
 
+    @staticmethod
+    def _unknown(
+        action: str, fields: Mapping[str, str], cause: BaseException | None, answer: Any
+    ) -> OutcomeUnknownError:
+        """The error of a write that may have reached the panel without a usable answer."""
+        if isinstance(cause, OutcomeUnknownError):  # the wire's, for the whole request
+            cause = cause.__cause__ or cause
+        reason = f"but {cause}" if cause is not None else "but the request was interrupted"
+        error = OutcomeUnknownError(
+            f"{action}: the panel may have received it, {reason}", action=action, fields=fields, answer=answer
+        )
+        error.__cause__ = cause
+        return error
+
     def _finish(
-        self, action: str, key: int, item: Any, finish: Callable[[int, Any], Any], *, write: bool
+        self, action: str, field: str, key: int, item: Any, finish: Callable[[int, Any], Any], *, write: bool
     ) -> Any:
         """One ID's value or error from its item in the answer."""
         result = item
@@ -576,11 +615,8 @@ class AsyncClient:
         if isinstance(result, PanelError):
             self._counts["item_errors"] += 1
         if write and isinstance(result, UnreadableAnswerError):
-            return OutcomeUnknownError(
-                f"{action}: the panel answered, but {result}",
-                action=action,
-                fields={"orders": str(key)},
-                answer=item if not isinstance(item, SmmError) else None,
+            return self._unknown(
+                action, {field: str(key)}, result, None if isinstance(item, SmmError) else item
             )
         return result
 
@@ -607,19 +643,7 @@ class AsyncClient:
         return structure(self._converter, item, ProductOrderStatus, order=key)
 
     def _read_refill_status(self, key: int, item: Any) -> RefillStatus:
-        return structure(self._converter, item, RefillStatus, refill=key)
-
-    @staticmethod
-    def _read_refill(_: int, item: Any) -> int:
-        return read_id(item, "refill")
-
-    @staticmethod
-    def _read_cancel(key: int, item: Any) -> None:
-        accepted = item.get("cancel", item.get("ok"))
-        if accepted is None or isinstance(accepted, Mapping):
-            raise UnreadableAnswerError(f"no cancel answer for order {key}: {snippet(repr(item))}")
-        if str(accepted).strip().lower() not in ("1", "true", "yes", "ok", "success"):
-            raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
+        return read_refill_status(self._converter, key, item)
 
     async def status(self, order: int) -> OrderStatus:
         """Where one order stands. Concurrent calls are coalesced into bulk requests.
@@ -630,7 +654,7 @@ class AsyncClient:
         Example::
 
             status = await client.status(123)
-            print(status.status, status.remains)   # OrderState.COMPLETED 0
+            print(status.status, status.remains)   # Completed 0
         """
         return await self._get(self._statuses, order_id(order, "order"))
 

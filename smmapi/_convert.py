@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
@@ -26,9 +26,13 @@ from ._models import (
 
 __all__ = [
     "item_error",
+    "list_splitter",
     "make_converter",
+    "read_cancel",
     "read_catalogue",
     "read_id",
+    "read_refill",
+    "read_refill_status",
     "split_by_id",
     "split_list",
     "structure",
@@ -370,3 +374,54 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
             continue
         result[key] = item_error(found.get(value_field)) or item_error(found) or found
     return result
+
+
+def list_splitter(id_field: str, value_field: str) -> Callable[[Any, Sequence[int]], dict[int, Any]]:
+    """:func:`split_list` for one action's answer, such as ``[{"order": 1, "refill": 7}, ...]``."""
+
+    def split(answer: Any, ids: Sequence[int]) -> dict[int, Any]:
+        return split_list(answer, ids, id_field=id_field, value_field=value_field)
+
+    return split
+
+
+def _bare_error(value: Any) -> None:
+    """Raise the panel's error if ``value`` is an error text where a number or flag belongs.
+
+    A text is taken for an error when it is a known one or has words ("Incorrect order ID");
+    a single token ("ref_01HG9X") is more likely an ID we cannot read, so it is left unread.
+    """
+    if not isinstance(value, str):
+        return
+    error = panel_error(value.strip())
+    if type(error) is not PanelError or len(value.split()) > 1:
+        raise error
+
+
+def read_refill(_: int, item: Mapping[str, Any]) -> int:
+    """The refill ID in a bulk refill item; a bare text in its place is the panel's error."""
+    _bare_error(item.get("refill"))
+    return read_id(item, "refill")
+
+
+def read_cancel(key: int, item: Mapping[str, Any]) -> None:
+    """Nothing if a bulk cancel item says the cancel was accepted; else the error.
+
+    Accepted is ``1``, ``true`` or ``"ok"`` under ``cancel`` (or ``ok``, which one panel uses).
+    """
+    accepted = item.get("cancel", item.get("ok"))
+    if accepted is None or isinstance(accepted, Mapping | list):
+        raise UnreadableAnswerError(f"no cancel answer for order {key}: {snippet(repr(item))}")
+    _bare_error(accepted)
+    if not _bool(accepted):
+        raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
+
+
+def read_refill_status(converter: cattrs.Converter, key: int, item: Mapping[str, Any]) -> RefillStatus:
+    """A bulk refill_status item; a status text that is a known error ("Refill not found") raises it."""
+    text = item.get("status") if isinstance(item, Mapping) else None
+    if isinstance(text, str):
+        error = panel_error(text)
+        if type(error) is not PanelError:
+            raise error
+    return structure(converter, item, RefillStatus, refill=key)

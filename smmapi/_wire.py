@@ -60,7 +60,7 @@ class Secret:
 
 
 class Slot:
-    """The right to send one request: a turn of the rate limit, then a concurrent-request slot.
+    """The right to send one request: a concurrent-request slot, then a turn of the rate limit.
 
     A batcher acquires a slot before it closes a batch (so the batch keeps filling while it
     waits) and hands it to :meth:`Wire.post`, which uses it for the first attempt and releases it
@@ -80,10 +80,18 @@ class Slot:
         return self._held
 
     async def acquire(self) -> None:
-        """Wait for the rate limit, then for a free slot."""
-        if self._rate is not None:
-            await self._rate.wait()
+        """Wait for a free slot, then for the rate limit.
+
+        In that order: a turn of the rate limit taken before a slot was free would let the
+        callers queued for slots out in a burst when slots free up.
+        """
         await self._limiter.acquire_on_behalf_of(self)
+        try:
+            if self._rate is not None:
+                await self._rate.wait()
+        except BaseException:
+            self._limiter.release_on_behalf_of(self)
+            raise
         self._held = True
 
     def release(self) -> None:
@@ -189,6 +197,8 @@ class Wire:
         self._rate = None if rate_limit is None else RateLimiter(rate_limit)
         self.requests: Counter[str] = Counter()
         self.retries = 0
+        self._in_flight = 0
+        self._idle: anyio.Event | None = None
 
     def slot(self) -> Slot:
         """A slot that a batcher may acquire before handing its batch to :meth:`post`."""
@@ -253,6 +263,7 @@ class Wire:
             "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
         )
         self.requests[action] += 1
+        self._in_flight += 1
         started = time.perf_counter()
         status: int | None = None
         try:
@@ -266,6 +277,9 @@ class Wire:
         except httpx.RequestError as exc:
             raise TransportError(f"{action}: the request failed ({exc!r})") from exc
         finally:
+            self._in_flight -= 1
+            if self._idle is not None and not self._in_flight:
+                self._idle.set()
             elapsed = time.perf_counter() - started
             log.debug(
                 "%s: %d IDs, HTTP %s in %.3fs, retry %d",
@@ -325,6 +339,12 @@ class Wire:
         if not readable:
             raise UnreadableAnswerError(f"{action}: the answer is not JSON: {snippet(text)}")
         return answer
+
+    async def wait_idle(self) -> None:
+        """Wait until no request is in flight."""
+        if self._in_flight:
+            self._idle = anyio.Event()
+            await self._idle.wait()
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

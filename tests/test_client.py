@@ -1078,6 +1078,17 @@ async def test_client_collected_while_open_warns(panel, make_client):
         forget(clients)
 
 
+def test_client_never_used_collected_does_not_warn(make_client):
+    client = make_client()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+
+    assert [warning for warning in caught if issubclass(warning.category, ResourceWarning)] == []
+
+
 @pytest.mark.asyncio
 async def test_client_collected_after_close_does_not_warn(make_client):
     client = make_client()

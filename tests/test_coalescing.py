@@ -447,3 +447,123 @@ async def test_stats_count_lookups_requests_and_ids_per_request(bulk, connect):
     assert stats.ids_per_request == 75.0
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         stats.lookups = 0  # type: ignore[misc]
+
+
+async def test_a_batch_whose_leader_and_heir_both_left_is_closed_not_stuck(bulk, connect):
+    with bounded():
+        async with connect(batch_window=3600, max_batch_size=3) as client:
+            scopes: dict[str, anyio.CancelScope] = {}
+
+            async def ask(name: str, order: int) -> None:
+                with anyio.CancelScope() as scope:
+                    scopes[name] = scope
+                    await client.status(order)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(ask, "leader", 1)
+                await anyio.wait_all_tasks_blocked()
+                group.start_soon(ask, "heir", 1)
+                await anyio.wait_all_tasks_blocked()
+                scopes["leader"].cancel()  # hands the batch over to the heir ...
+                scopes["heir"].cancel()  # ... who leaves before taking it
+            # Three new IDs fill a batch: it is sent at once, not joined to the abandoned one.
+            results = await gather([lambda i=i: client.status(i) for i in (2, 3, 4)])
+    assert [r.order for r in results] == [2, 3, 4]
+    assert bulk.ids_sent() == [[2, 3, 4]]
+
+
+def test_a_write_cut_off_by_plain_asyncio_cancellation_is_an_unknown_outcome_for_who_joined_it(bulk, connect):
+    """asyncio's Task.cancel() goes through anyio's shields: the joined caller must not be told less."""
+    import asyncio  # noqa: PLC0415
+
+    async def main() -> Any:
+        gate = bulk.gates["refill"] = anyio.Event()
+        with anyio.fail_after(LIMIT):
+            return await joined_error(gate)
+
+    async def joined_error(gate: anyio.Event) -> Any:
+        async with connect() as client:
+            leader = asyncio.ensure_future(client.refill(1))
+            await anyio.wait_all_tasks_blocked()
+            joined = asyncio.ensure_future(client.refill(1))
+            await anyio.wait_all_tasks_blocked()
+            leader.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await leader
+            gate.set()
+            with pytest.raises(smmapi.OutcomeUnknownError) as caught:
+                await joined
+            return caught.value
+
+    error = asyncio.run(main())
+    assert error.action == "refill"
+    assert error.fields == {"orders": "1"}
+
+
+@pytest.mark.parametrize("answer", [pytest.param("ok", id="bare-text"), pytest.param(True, id="bare-true")])
+async def test_a_write_answer_that_cannot_be_split_is_an_unknown_outcome(bulk, connect, answer):
+    async def unsplittable(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    with bounded():
+        async with smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(unsplittable)) as client:
+            results = await client.cancels([1, 2])
+    assert all(isinstance(error, smmapi.OutcomeUnknownError) for error in results.values())
+    assert [error.fields for error in results.values()] == [{"orders": "1"}, {"orders": "2"}]
+
+
+async def test_each_caller_of_a_failed_write_batch_gets_an_error_naming_its_own_order(bulk, connect):
+    bulk.fail = httpx.Response(502, text="<html>502</html>")
+    with bounded():
+        async with connect(batch_window=3600, max_batch_size=3) as client:
+            results = await gather([lambda i=i: client.cancel(i) for i in (1, 2, 3)])
+            stats = client.stats()
+    assert [type(error) for error in results] == [smmapi.OutcomeUnknownError] * 3
+    assert sorted(error.fields["orders"] for error in results) == ["1", "2", "3"]
+    assert all(isinstance(error.__cause__, smmapi.HTTPStatusError) for error in results)
+    assert stats.request_failures == 1
+    assert len(bulk.requests) == 1  # a write is never sent twice
+
+
+@pytest.mark.parametrize(
+    ("answer", "method", "error", "text"),
+    [
+        pytest.param(
+            [{"order": 1, "refill": "Incorrect order ID"}],
+            "refills",
+            smmapi.UnknownIdError,
+            "Incorrect order ID",
+            id="refill-bare-text",
+        ),
+        pytest.param(
+            [{"order": 1, "cancel": "Order is not cancellable now"}],
+            "cancels",
+            smmapi.PanelError,
+            "Order is not cancellable now",
+            id="cancel-bare-text",
+        ),
+        pytest.param(
+            [{"refill": 1, "status": "Incorrect refill ID"}],
+            "refill_statuses",
+            smmapi.UnknownIdError,
+            "Incorrect refill ID",
+            id="refill-status-bare-text",
+        ),
+        pytest.param(
+            [{"order": 1, "error": "Incorrect order ID"}],
+            "refills",
+            smmapi.UnknownIdError,
+            "Incorrect order ID",
+            id="error-beside-id",
+        ),
+    ],
+)
+async def test_a_bare_text_in_a_list_item_is_that_ids_panel_error(answer, method, error, text):
+    async def panel(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    with bounded():
+        async with smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(panel)) as client:
+            result = (await getattr(client, method)([1]))[1]
+    assert type(result) is error
+    assert str(result) == text

@@ -4,6 +4,7 @@ Time-dependent tests run on trio's MockClock with autojump: virtual seconds pass
 schedules are checked exactly and nothing really sleeps.
 """
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -208,3 +209,111 @@ async def test_each_request_logs_one_debug_line_with_its_fields(caplog):
     ]
     assert all(r.levelno == logging.DEBUG and r.smm_elapsed >= 0 for r in records)
     assert "status: 1 IDs, HTTP 503" in records[0].getMessage()
+
+
+async def test_the_rate_limit_holds_when_callers_queued_for_a_request_slot():
+    held = anyio.Event()
+    times: list[float] = []
+
+    async def panel(request: httpx.Request) -> httpx.Response:
+        times.append(anyio.current_time())
+        if len(times) <= 2:
+            await held.wait()
+        return BALANCE
+
+    with bounded():
+        client = smmapi.AsyncClient(
+            URL, KEY, transport=httpx.MockTransport(panel), rate_limit=10, max_concurrency=2
+        )
+        async with client, anyio.create_task_group() as group:
+            for _ in range(4):
+                group.start_soon(client.balance)
+            await anyio.sleep(1)
+            held.set()
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(times)]
+    assert gaps[0] == 0.1
+    assert gaps[2] == 0.1  # the two that waited for a slot do not go out together
+
+
+async def test_a_cancelled_add_still_finishes_and_its_outcome_is_logged(caplog):
+    caplog.set_level(logging.WARNING, logger="smmapi")
+    placed: list[float] = []
+
+    async def panel(request: httpx.Request) -> httpx.Response:
+        placed.append(anyio.current_time())
+        await anyio.sleep(5)  # the panel is slow to answer, but has taken the order
+        return httpx.Response(200, json={"order": 99999})
+
+    with bounded():
+        async with client_for_transport(httpx.MockTransport(panel)) as client:
+            with anyio.move_on_after(1) as scope:
+                await client.add(service=1, link="https://example.com/p/1", quantity=100)
+    assert scope.cancelled_caught
+    assert len(placed) == 1
+    (warning,) = [r for r in caplog.records if "after its caller left" in r.getMessage()]
+    assert "99999" in warning.getMessage()
+
+
+def client_for_transport(transport: httpx.AsyncBaseTransport, **options: Any) -> smmapi.AsyncClient:
+    return smmapi.AsyncClient(URL, KEY, transport=transport, **options)
+
+
+async def test_aclose_waits_for_what_is_in_flight_at_most_one_request_timeout():
+    late = anyio.Event()
+
+    async def never(request: httpx.Request) -> httpx.Response:
+        await late.wait()  # the mock transport ignores timeouts: the test ends the request
+        return httpx.Response(200, json={"1": {"status": "Completed"}})
+
+    outcome: list[BaseException] = []
+    with bounded():
+        client = client_for_transport(httpx.MockTransport(never), timeout=5.0, batch_window=0)
+
+        async def ask() -> None:
+            try:
+                await client.status(1)
+            except smmapi.SmmError as error:
+                outcome.append(error)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            await anyio.wait_all_tasks_blocked()
+            started = anyio.current_time()
+            await client.aclose()
+            closed_after = anyio.current_time() - started
+            late.set()
+    assert closed_after == 5 * 4  # connect + write + read + pool, each 5 seconds
+    assert [type(error) for error in outcome] == [smmapi.ClientClosedError]
+
+
+async def test_aclose_can_itself_be_bounded():
+    async def never(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    with bounded():
+        client = client_for_transport(httpx.MockTransport(never), batch_window=0)
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.balance)
+            await anyio.wait_all_tasks_blocked()
+            started = anyio.current_time()
+            with anyio.move_on_after(1):
+                await client.aclose()
+            assert anyio.current_time() - started == 1
+            group.cancel_scope.cancel()
+        with pytest.raises(smmapi.ClientClosedError):
+            await client.balance()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [
+        pytest.param(None, TypeError, id="none"),
+        pytest.param("10", TypeError, id="text"),
+        pytest.param(-1, smmapi.ValidationError, id="negative"),
+        pytest.param(0, smmapi.ValidationError, id="zero"),
+    ],
+)
+def test_a_bad_timeout_is_refused(timeout, error):
+    with pytest.raises(error):
+        smmapi.AsyncClient(URL, KEY, timeout=timeout)
