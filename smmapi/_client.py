@@ -7,7 +7,6 @@ import enum
 import ipaddress
 import logging
 import math
-import time
 import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -42,7 +41,7 @@ from ._errors import (
     UnreadableAnswerError,
     ValidationError,
 )
-from ._forms import add_form, order_id, product_order_form, unique_ids
+from ._forms import add_form, positive_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._stats import Stats
 from ._wire import Secret, Slot, Wire
@@ -136,7 +135,7 @@ class _Cached(Generic[T]):
                 not refresh
                 and self._value is not None
                 and self._ttl is not None
-                and time.monotonic() - self._fetched_at < self._ttl
+                and anyio.current_time() - self._fetched_at < self._ttl
             ):
                 return self._value
             if self._running is None:
@@ -160,7 +159,7 @@ class _Cached(Generic[T]):
             raise
         else:
             self._outcome = value
-            self._value, self._fetched_at = value, time.monotonic()
+            self._value, self._fetched_at = value, anyio.current_time()
             return value
         finally:
             self._running = None
@@ -656,7 +655,7 @@ class AsyncClient:
             status = await client.status(123)
             print(status.status, status.remains)   # Completed 0
         """
-        return await self._get(self._statuses, order_id(order, "order"))
+        return await self._get(self._statuses, positive_id(order, "order"))
 
     async def statuses(self, orders: Iterable[int]) -> dict[int, OrderStatus | SmmError]:
         """Where many orders stand, in bulk requests of up to 100 IDs.
@@ -683,7 +682,7 @@ class AsyncClient:
 
             refill = await client.refill(123)
         """
-        return await self._get(self._refills, order_id(order, "order"))
+        return await self._get(self._refills, positive_id(order, "order"))
 
     async def refills(self, orders: Iterable[int]) -> dict[int, int | SmmError]:
         """Ask for refills of many orders; each value is the refill ID or that order's error.
@@ -701,7 +700,7 @@ class AsyncClient:
 
             status = await client.refill_status(7)
         """
-        return await self._get(self._refill_statuses, order_id(refill, "refill"))
+        return await self._get(self._refill_statuses, positive_id(refill, "refill"))
 
     async def refill_statuses(self, refills: Iterable[int]) -> dict[int, RefillStatus | SmmError]:
         """Where many refills stand; each value is the status or that refill's error.
@@ -723,7 +722,7 @@ class AsyncClient:
 
             await client.cancel(123)
         """
-        await self._get(self._cancels, order_id(order, "order"))
+        await self._get(self._cancels, positive_id(order, "order"))
 
     async def cancels(self, orders: Iterable[int]) -> dict[int, SmmError | None]:
         """Ask the panel to cancel many orders; each value is ``None`` (accepted) or the error.
@@ -741,7 +740,7 @@ class AsyncClient:
 
             status = await client.product_order_status(5)
         """
-        return await self._get(self._product_statuses, order_id(order, "order"))
+        return await self._get(self._product_statuses, positive_id(order, "order"))
 
     async def product_order_statuses(self, orders: Iterable[int]) -> dict[int, ProductOrderStatus | SmmError]:
         """Where many product orders stand; each value is the status or that order's error.

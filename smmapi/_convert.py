@@ -12,7 +12,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from ._errors import PanelError, UnreadableAnswerError, panel_error, snippet
+from ._errors import PanelError, UnreadableAnswerError, error_text, panel_error, snippet
 from ._models import (
     Balance,
     OrderState,
@@ -278,11 +278,8 @@ def read_catalogue(converter: cattrs.Converter, answer: Any, cls: type[T]) -> li
 
 def item_error(value: Any) -> PanelError | None:
     """The per-item error in a bulk answer: ``{"error": "..."}`` (any case) or ``None``."""
-    if isinstance(value, Mapping):
-        for key, text in value.items():
-            if _key(key) == "error" and text not in (None, "", False):
-                return panel_error(str(text))
-    return None
+    text = error_text(value)
+    return None if text is None else panel_error(text)
 
 
 def _as_id(raw: Any) -> int | None:

@@ -194,6 +194,18 @@ class OutcomeUnknownError(SmmError):
         self.answer = answer
 
 
+def error_text(value: Any) -> str | None:
+    """The text of an ``{"error": "..."}`` object (any case of "error"), or ``None``.
+
+    An ``error`` that is null, empty or false is no error.
+    """
+    if isinstance(value, Mapping):
+        for key, text in value.items():
+            if isinstance(key, str) and key.strip().lower() == "error" and text not in (None, "", False):
+                return str(text)
+    return None
+
+
 def _words(text: str) -> str:
     """Fold a panel text or machine code ("error.not_enough_funds") into plain lower-case words."""
     return " ".join(re.split(r"[\s._\-:/]+", text.lower())).strip()

@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["add_form", "order_id", "product_order_form", "unique_ids"]
+__all__ = ["add_form", "positive_id", "product_order_form", "unique_ids"]
 
 #: Fields the client sets itself or names: ``extra_fields`` may not carry them, so that no
 #: check of ``add`` can be bypassed.
@@ -22,7 +22,7 @@ _RESERVED = frozenset(
 )  # fmt: skip
 
 
-def order_id(value: Any, what: str = "ID") -> int:
+def positive_id(value: Any, what: str = "ID") -> int:
     """A positive ``int`` ID; a ``bool`` or ``str`` is a :class:`TypeError`."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
@@ -35,7 +35,7 @@ def unique_ids(ids: Iterable[int]) -> list[int]:
     """The IDs of a bulk call in input order, duplicates collapsed, each checked."""
     if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
         raise TypeError(f"IDs must be an iterable of int, not {type(ids).__name__}")
-    return list(dict.fromkeys(order_id(value) for value in ids))
+    return list(dict.fromkeys(positive_id(value) for value in ids))
 
 
 def _count(name: str, value: Any, *, minimum: int = 1) -> str:

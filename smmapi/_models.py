@@ -38,13 +38,14 @@ def _fold(text: str) -> str:
 _NOTHING_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
-def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
+def read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy of ``value`` (the same empty one for every empty mapping)."""
     return MappingProxyType(dict(value)) if value else _NOTHING_EXTRA
 
 
 def _extra() -> Any:
     return attrs.field(
-        factory=dict, converter=_read_only, eq=False, kw_only=True, repr=lambda m: repr(dict(m))
+        factory=dict, converter=read_only, eq=False, kw_only=True, repr=lambda m: repr(dict(m))
     )
 
 

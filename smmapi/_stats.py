@@ -1,15 +1,12 @@
 """What a client has done, for dashboards and for tests."""
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import attrs
 
+from ._models import read_only
+
 __all__ = ["Stats"]
-
-
-def _read_only(counts: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(counts))
 
 
 @attrs.frozen
@@ -30,7 +27,7 @@ class Stats:
     #: HTTP requests sent, retries included.
     requests: int
     #: HTTP requests sent, by action.
-    requests_by_action: Mapping[str, int] = attrs.field(converter=_read_only)
+    requests_by_action: Mapping[str, int] = attrs.field(converter=read_only)
     #: Bulk requests sent by the coalescer.
     bulk_requests: int = 0
     #: IDs the panel answered with their own error.

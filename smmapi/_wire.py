@@ -31,6 +31,7 @@ from ._errors import (
     SmmError,
     TransportError,
     UnreadableAnswerError,
+    error_text,
     panel_error,
     snippet,
 )
@@ -148,15 +149,12 @@ def top_level_error(answer: Any) -> str | None:
 
     Panels say ``{"error": "..."}``, ``{"Error": "..."}`` or ``{"status": "error", "message": ...}``.
     """
-    if not isinstance(answer, dict):
-        return None
-    for key, value in answer.items():
-        if isinstance(key, str) and key.lower() == "error" and value not in (None, "", False):
-            return str(value)
-    status = answer.get("status")
-    if isinstance(status, str) and status.lower() == "error" and "message" in answer:
-        return str(answer["message"])
-    return None
+    text = error_text(answer)
+    if text is None and isinstance(answer, dict):
+        status = answer.get("status")
+        if isinstance(status, str) and status.lower() == "error" and "message" in answer:
+            text = str(answer["message"])
+    return text
 
 
 def _is_retryable(error: SmmError, *, write: bool) -> bool:
