@@ -7,17 +7,20 @@ real uvicorn server), moves the panel's clock with advance() or settle() (no sle
 bounded by fail_after. One test lets a real 10 ms timeout expire: it is what it tests.
 """
 
+import ast
 import datetime
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 import smmapi
+import smmapi.testing
 import uvicorn
 from smmapi.testing import (
     DEFAULT_KEY,
@@ -83,6 +86,34 @@ async def call(panel: FakePanel, action: str, **fields: Any) -> Any:
 async def place(panel: FakePanel, service: int = 101, quantity: int = 1000, **fields: Any) -> int:
     answer = await call(panel, "add", service=service, link=LINK, quantity=quantity, **fields)
     return int(answer["order"])
+
+
+# -- the package -----------------------------------------------------------------------------
+
+#: Every module of the fake but the pytest plugin, which alone may import the client.
+FAKE_MODULES = sorted(
+    path for path in Path(smmapi.testing.__file__).parent.glob("*.py") if path.name != "_plugin.py"
+)
+
+
+@pytest.mark.parametrize("path", FAKE_MODULES, ids=lambda path: path.name)
+def test_the_fake_imports_nothing_of_the_client(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            assert not any(alias.name.startswith("smmapi") for alias in node.names), node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level <= 1, f"line {node.lineno} reaches out of smmapi.testing"
+            assert node.level == 1 or not (node.module or "").startswith("smmapi"), node.lineno
+
+
+def test_the_public_names_are_sorted_and_report_the_public_module():
+    # Sorted as ruff's RUF022 sorts: constants, then classes, then the rest.
+    kind = lambda name: (not name.isupper(), not name[0].isupper(), name)  # noqa: E731
+    assert smmapi.testing.__all__ == sorted(smmapi.testing.__all__, key=kind)
+    for name in smmapi.testing.__all__:
+        value = getattr(smmapi.testing, name)
+        if isinstance(value, type):
+            assert value.__module__ == "smmapi.testing", name
 
 
 # -- the protocol ----------------------------------------------------------------------------
