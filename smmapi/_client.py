@@ -256,6 +256,7 @@ class AsyncClient:
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             max_concurrency=max_concurrency,
+            attempt_bound=_request_bound(http_client.timeout),
             rate_limit=rate_limit,
         )
         self._batch_window = batch_window

@@ -182,6 +182,7 @@ class Wire:
         max_retries: int,
         retry_backoff: float,
         max_concurrency: int,
+        attempt_bound: float = math.inf,
         rate_limit: float | None = None,
     ) -> None:
         self.url = url
@@ -191,6 +192,7 @@ class Wire:
         self._headers.update(headers)
         self._max_retries = max_retries
         self._retry_backoff = retry_backoff
+        self._attempt_bound = attempt_bound
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._rate = None if rate_limit is None else RateLimiter(rate_limit)
         self.requests: Counter[str] = Counter()
@@ -265,9 +267,14 @@ class Wire:
         started = time.perf_counter()
         status: int | None = None
         try:
-            response = await self._http.send(request, follow_redirects=False)
+            # httpx bounds each step; this bounds the whole, so a panel trickling bytes (or a
+            # transport that ignores timeouts) cannot keep a request going for ever.
+            with anyio.fail_after(self._attempt_bound):
+                response = await self._http.send(request, follow_redirects=False)
             status = response.status_code
             return self._read(action, response)
+        except TimeoutError as exc:
+            raise RequestTimeoutError(f"{action}: no answer within {self._attempt_bound:g} seconds") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectError(f"{action}: cannot connect to the panel ({exc!r})") from exc
         except httpx.TimeoutException as exc:
@@ -305,9 +312,10 @@ class Wire:
     def _read(self, action: str, response: httpx.Response) -> Any:
         status = response.status_code
         if response.is_redirect:
-            location = self._mask(response.headers.get("location", ""))
+            location = self._mask(response.headers.get("location", "")) or None
+            target = f"to {location!r}" if location else "without a Location"
             raise RedirectError(
-                f"{action}: the panel redirects to {location!r} (HTTP {status}); redirects are not"
+                f"{action}: the panel redirects {target} (HTTP {status}); redirects are not"
                 " followed since they would carry the key: use that URL if you trust it",
                 status_code=status,
                 location=location,

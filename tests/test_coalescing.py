@@ -402,27 +402,6 @@ async def test_aclose_sends_queued_batches_at_once_and_awaits_those_in_flight(bu
         await client.statuses([4])
 
 
-async def test_aclose_fails_what_is_still_waiting_after_its_grace(bulk, connect):
-    gate = bulk.gates["status"] = anyio.Event()
-    with bounded():
-        client = connect(timeout=0.01, max_retries=0)  # grace: a few hundredths of a second
-        results: list[Any] = []
-
-        async def ask() -> None:
-            try:
-                await client.status(1)
-            except smmapi.SmmError as error:
-                results.append(error)
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(ask)
-            await anyio.wait_all_tasks_blocked()
-            await client.aclose()
-            gate.set()  # the mock transport ignores timeouts: let the request end
-    assert len(results) == 1
-    assert isinstance(results[0], smmapi.ClientClosedError)
-
-
 async def test_a_client_without_async_with_coalesces_the_same_way(bulk, connect):
     client = connect()
     try:
