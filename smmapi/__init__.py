@@ -41,6 +41,7 @@ from ._models import (
     Service,
 )
 from ._stats import Stats
+from ._watch import Update, Watch
 
 __all__ = [
     "AsyncClient",
@@ -67,7 +68,9 @@ __all__ = [
     "TransportError",
     "UnknownIdError",
     "UnreadableAnswerError",
+    "Update",
     "ValidationError",
+    "Watch",
     "__version__",
 ]
 

@@ -9,7 +9,7 @@ import logging
 import math
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -44,6 +44,7 @@ from ._errors import (
 from ._forms import add_form, positive_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._stats import Stats
+from ._watch import Watch, order_signature, product_order_signature, refill_signature
 from ._wire import Secret, Slot, Wire
 
 __all__ = ["AsyncClient"]
@@ -751,6 +752,101 @@ class AsyncClient:
             statuses = await client.product_order_statuses([5, 6])
         """
         return await self._get_many(self._product_statuses, orders)
+
+    @staticmethod
+    def _watch(
+        fetch: Callable[[list[int]], Awaitable[dict[int, Any]]],
+        signature: Callable[[Any], Hashable],
+        ids: Iterable[int],
+        **options: Any,
+    ) -> Watch[Any]:
+        _check_number("interval", options["interval"])
+        _check_number("max_interval", options["max_interval"])
+        return Watch(fetch, signature, ids, **options)
+
+    def watch(
+        self,
+        orders: Iterable[int],
+        *,
+        interval: float = _config.DEFAULT_WATCH_INTERVAL,
+        max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
+        until_done: bool = True,
+    ) -> Watch[OrderStatus]:
+        """Follow orders until they are final, yielding an :class:`Update` each time one changes.
+
+        A change is a new ``status``, ``remains`` or ``start_count``; the first sighting counts.
+        Each round is a coalesced :meth:`statuses` call for the orders due, so N orders cost at
+        most ceil(N / 100) requests a round. An order that did not change is asked again after
+        twice its last interval, up to ``max_interval`` seconds; a change brings it back to
+        ``interval``. An unknown order yields an error update and is dropped; a round that failed
+        as a whole yields one update with ``id=None`` and the watch goes on. It ends when nothing
+        is left to follow, unless ``until_done=False`` (then it waits for :meth:`Watch.add`).
+
+        Example::
+
+            async with client.watch(orders, interval=30) as updates:
+                async for update in updates:
+                    if update.error is None and update.final:
+                        print(update.id, "ended", update.value.status)
+        """
+        return self._watch(
+            self.statuses,
+            order_signature,
+            orders,
+            interval=interval,
+            max_interval=max_interval,
+            until_done=until_done,
+        )
+
+    def watch_product_orders(
+        self,
+        orders: Iterable[int],
+        *,
+        interval: float = _config.DEFAULT_WATCH_INTERVAL,
+        max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
+        until_done: bool = True,
+    ) -> Watch[ProductOrderStatus]:
+        """Follow product orders until they are final, like :meth:`watch`.
+
+        A change is a new ``status`` or ``result``.
+
+        Example::
+
+            async for update in client.watch_product_orders([70001]):
+                ...
+        """
+        return self._watch(
+            self.product_order_statuses,
+            product_order_signature,
+            orders,
+            interval=interval,
+            max_interval=max_interval,
+            until_done=until_done,
+        )
+
+    def watch_refills(
+        self,
+        refills: Iterable[int],
+        *,
+        interval: float = _config.DEFAULT_WATCH_INTERVAL,
+        max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
+        until_done: bool = True,
+    ) -> Watch[RefillStatus]:
+        """Follow refills until they are final, like :meth:`watch`; a change is a new ``status``.
+
+        Example::
+
+            async for update in client.watch_refills([await client.refill(order)]):
+                ...
+        """
+        return self._watch(
+            self.refill_statuses,
+            refill_signature,
+            refills,
+            interval=interval,
+            max_interval=max_interval,
+            until_done=until_done,
+        )
 
     def stats(self) -> Stats:
         """A frozen snapshot of what this client has done.

@@ -20,3 +20,7 @@ DEFAULT_MAX_CONCURRENCY: Final = 10
 DEFAULT_RETRY_BASE_DELAY: Final = 0.5
 #: ... and never waits longer than this, whatever the panel asks.
 MAX_RETRY_DELAY: Final = 30.0
+#: Seconds between two looks at an order a watch follows, after a change ...
+DEFAULT_WATCH_INTERVAL: Final = 10.0
+#: ... growing twice as long each time nothing changed, up to this.
+DEFAULT_WATCH_MAX_INTERVAL: Final = 300.0

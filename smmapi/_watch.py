@@ -1,0 +1,220 @@
+"""Follow many orders until they are final, polling each only as often as it changes."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import anyio
+import attrs
+
+from ._errors import PanelError, SmmError
+from ._forms import unique_ids
+
+__all__ = ["Update", "Watch"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Update(Generic[T]):
+    """One change seen by a watch.
+
+    ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` says
+    why it is no longer followed (``UnknownIdError``, say). When a whole round of requests
+    failed, ``id`` is ``None`` and ``error`` is that failure: the watch goes on.
+
+    Example::
+
+        async with client.watch(orders) as updates:
+            async for update in updates:
+                if update.error is None:
+                    print(update.id, update.value.status)
+    """
+
+    id: int | None
+    value: T | None = None
+    error: SmmError | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether this order is no longer followed (its status is final, or it failed)."""
+        if self.error is not None:
+            return self.id is not None
+        return bool(getattr(getattr(self.value, "status", None), "is_final", False))
+
+
+@attrs.define
+class _Followed:
+    """What a watch remembers of one order: what it last saw, and when to look again."""
+
+    seen: Hashable = None
+    interval: float = 0.0
+    due: float = 0.0
+
+
+class Watch(Generic[T], AsyncIterator[Update[T]]):
+    """An async iterator of :class:`Update`; also an async context manager.
+
+    Each round asks every order that is due through the client's coalescer, so N orders cost at
+    most ceil(N / 100) requests a round. An order whose answer did not change is asked again
+    after twice its last interval, up to ``max_interval``; a change brings it back to
+    ``interval``. Orders can be added and removed while the watch runs.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[list[int]], Awaitable[dict[int, T | SmmError]]],
+        signature: Callable[[T], Hashable],
+        ids: Iterable[int],
+        *,
+        interval: float,
+        max_interval: float,
+        until_done: bool,
+    ) -> None:
+        self._fetch = fetch
+        self._signature = signature
+        self._interval = interval
+        self._max_interval = max(interval, max_interval)
+        self._until_done = until_done
+        self._followed: dict[int, _Followed] = {}
+        self._due: list[tuple[float, int]] = []  # a heap of (due time, ID); stale rows are skipped
+        self._ready: list[Update[T]] = []
+        self._added: anyio.Event | None = None
+        self._closed = False
+        self.add(ids)
+
+    def add(self, ids: Iterable[int]) -> None:
+        """Follow these orders too, from the next round on.
+
+        Example::
+
+            watch.add([await client.add(service=1, link=link, quantity=100)])
+        """
+        now = _now_or_zero()
+        for order in unique_ids(ids):
+            if order not in self._followed:
+                self._followed[order] = _Followed(interval=self._interval, due=now)
+                heapq.heappush(self._due, (now, order))
+        if self._added is not None:
+            self._added.set()
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Stop following these orders."""
+        for order in unique_ids(ids):
+            self._followed.pop(order, None)
+
+    @property
+    def following(self) -> int:
+        """How many orders are followed."""
+        return len(self._followed)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """End the watch; iterating further ends at once."""
+        self._closed = True
+        self._followed.clear()
+        self._due.clear()
+        self._ready.clear()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Update[T]:
+        while not self._ready:
+            if self._closed or (not self._followed and self._until_done):
+                raise StopAsyncIteration
+            await self._round()
+        return self._ready.pop(0)
+
+    async def _wait_until_due(self) -> list[int]:
+        """Sleep until some orders are due (or new ones are added); return the IDs due."""
+        while True:
+            while self._due and self._due[0][1] not in self._followed:
+                heapq.heappop(self._due)
+            now = anyio.current_time()
+            if self._due and self._due[0][0] <= now:
+                due = []
+                while self._due and self._due[0][0] <= now:
+                    _, order = heapq.heappop(self._due)
+                    followed = self._followed.get(order)
+                    if followed is not None and followed.due <= now and order not in due:
+                        due.append(order)
+                if due:
+                    return due
+                continue
+            self._added = anyio.Event()
+            with anyio.move_on_after(self._due[0][0] - now if self._due else math.inf):
+                await self._added.wait()
+            self._added = None
+
+    async def _round(self) -> None:
+        due = await self._wait_until_due()
+        results = await self._fetch(due)
+        now = anyio.current_time()
+        failures: dict[int, SmmError] = {}
+        for order, result in results.items():
+            followed = self._followed.get(order)
+            if followed is None:  # removed while the round was in flight
+                continue
+            if isinstance(result, PanelError):
+                del self._followed[order]
+                self._ready.append(Update(order, error=result))
+                continue
+            if isinstance(result, SmmError):
+                failures.setdefault(id(result), result)
+                self._schedule(order, followed, now, changed=False)
+                continue
+            seen = self._signature(result)
+            changed = seen != followed.seen
+            followed.seen = seen
+            update = Update(order, value=result)
+            if changed:
+                self._ready.append(update)
+            if update.final:
+                del self._followed[order]
+            else:
+                self._schedule(order, followed, now, changed=changed)
+        self._ready.extend(Update(None, error=error) for error in failures.values())
+
+    def _schedule(self, order: int, followed: _Followed, now: float, *, changed: bool) -> None:
+        followed.interval = self._interval if changed else min(self._max_interval, followed.interval * 2 or 0)
+        followed.due = now + followed.interval
+        heapq.heappush(self._due, (followed.due, order))
+
+
+def _now_or_zero() -> float:
+    """The event loop's clock, or 0 before any loop runs (a watch may be made outside one)."""
+    try:
+        return anyio.current_time()
+    except RuntimeError:
+        return 0.0
+
+
+def order_signature(status: Any) -> Hashable:
+    """What counts as a change of an order: its status, remains or start count."""
+    return (status.status, status.remains, status.start_count)
+
+
+def product_order_signature(status: Any) -> Hashable:
+    """What counts as a change of a product order: its status or result."""
+    return (status.status, status.result)
+
+
+def refill_signature(status: Any) -> Hashable:
+    """What counts as a change of a refill: its status."""
+    state: Hashable = status.status
+    return state

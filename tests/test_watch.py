@@ -1,0 +1,234 @@
+"""watch(): follow orders until final, with backoff, on a virtual clock (trio's MockClock)."""
+
+import itertools
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+import httpx
+import pytest
+import smmapi
+import trio.testing
+from smmapi.testing import FakePanel
+
+from conftest import KEY, URL
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(name="anyio_backend")
+def _anyio_backend() -> Any:
+    return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
+
+
+@contextmanager
+def bounded() -> Iterator[None]:
+    with anyio.fail_after(100_000):  # virtual seconds: a hang still fails, at once
+        yield
+
+
+class Orders:
+    """A panel whose order statuses the test sets; notes when each order was asked."""
+
+    def __init__(self, **statuses: str) -> None:
+        self.statuses = {int(order.lstrip("o")): status for order, status in statuses.items()}
+        self.asked: dict[int, list[float]] = {}
+        self.requests: list[list[int]] = []
+        self.fail_next = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode()))
+        ids = [int(i) for i in form["orders"].split(",")]
+        self.requests.append(ids)
+        if self.fail_next:
+            self.fail_next -= 1
+            return httpx.Response(503)
+        for order in ids:
+            self.asked.setdefault(order, []).append(anyio.current_time())
+        return httpx.Response(
+            200,
+            json={
+                str(i): {"status": self.statuses[i], "remains": "0"}
+                if i in self.statuses
+                else {"error": "Incorrect order ID"}
+                for i in ids
+            },
+        )
+
+    def client(self) -> smmapi.AsyncClient:
+        return smmapi.AsyncClient(
+            URL, KEY, transport=httpx.MockTransport(self), batch_window=0, retry_backoff=0, max_retries=0
+        )
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [round(b - a, 6) for a, b in itertools.pairwise(times)]
+
+
+async def test_an_unchanged_order_is_asked_less_often_and_a_change_resets_it():
+    panel = Orders(o1="In progress")
+    with bounded():
+        async with panel.client() as client, client.watch([1], interval=10, max_interval=60) as watch:
+            first = await watch.__anext__()
+            assert (first.id, first.value.status) == (1, "In progress")  # the first sighting counts
+            with anyio.move_on_after(10 + 20 + 40 + 60 + 60 + 1):
+                await watch.__anext__()  # nothing changes: it only polls, less and less often
+            panel.statuses[1] = "Completed"
+            last = await watch.__anext__()
+            with pytest.raises(StopAsyncIteration):
+                await watch.__anext__()
+    assert gaps(panel.asked[1])[:5] == [10, 20, 40, 60, 60]
+    assert (last.id, last.value.status, last.final) == (1, "Completed", True)
+
+
+async def test_n_orders_cost_at_most_ceil_n_over_100_requests_a_round():
+    panel = Orders(**{f"o{i}": "Pending" for i in range(1, 251)})
+    with bounded():
+        async with (
+            panel.client() as client,
+            client.watch(range(1, 251), interval=10, max_interval=10) as watch,
+        ):
+            for _ in range(250 * 3):  # three rounds: the first sees everyone, then no change
+                if len(panel.requests) >= 9:
+                    break
+                with anyio.move_on_after(10):
+                    await watch.__anext__()
+    assert [len(ids) for ids in panel.requests[:9]] == [100, 100, 50] * 3
+
+
+async def test_an_unknown_order_yields_its_error_and_is_dropped():
+    panel = Orders(o1="Completed")
+    with bounded():
+        async with panel.client() as client:
+            updates = [update async for update in client.watch([1, 2], interval=10)]
+    by_id = {update.id: update for update in updates}
+    assert by_id[1].value.status == "Completed"
+    assert isinstance(by_id[2].error, smmapi.UnknownIdError)
+    assert by_id[2].final
+    assert len(updates) == 2
+
+
+async def test_a_failed_round_is_yielded_once_and_the_watch_goes_on():
+    panel = Orders(o1="Completed", o2="Completed")
+    panel.fail_next = 1
+    with bounded():
+        async with panel.client() as client:
+            updates = [update async for update in client.watch([1, 2], interval=10)]
+    assert updates[0].id is None
+    assert isinstance(updates[0].error, smmapi.HTTPStatusError)
+    assert sorted(update.id for update in updates[1:]) == [1, 2]
+
+
+async def test_orders_can_be_added_and_removed_while_it_runs():
+    panel = Orders(o1="Pending", o2="Pending", o3="Completed")
+    seen: list[int | None] = []
+    with bounded():
+        async with panel.client() as client, client.watch([1, 2], interval=10, until_done=False) as watch:
+            async for update in watch:
+                seen.append(update.id)
+                if update.id == 2:
+                    watch.remove([1, 2])
+                    watch.add([3])
+                if update.id == 3:
+                    break
+            assert watch.following == 0
+    assert sorted(seen[:2]) == [1, 2]
+    assert seen[2:] == [3]
+    assert all(1 not in ids for ids in panel.requests[1:])
+
+
+async def test_until_done_false_waits_for_new_orders():
+    panel = Orders(o1="Completed", o2="Completed")
+    with bounded():
+        async with panel.client() as client, client.watch([1], interval=10, until_done=False) as watch:
+            assert (await watch.__anext__()).id == 1
+            with anyio.move_on_after(1000) as idle:
+                await watch.__anext__()
+            assert idle.cancelled_caught  # nothing to follow, still running
+            watch.add([2])
+            assert (await watch.__anext__()).id == 2
+            assert len(panel.requests) == 2
+
+
+async def test_leaving_the_async_with_ends_the_watch_and_cancelling_it_is_clean():
+    panel = Orders(o1="Pending")
+    with bounded():
+        async with panel.client() as client:
+            async with client.watch([1], interval=10) as watch:
+                await watch.__anext__()
+            with pytest.raises(StopAsyncIteration):
+                await watch.__anext__()
+            with anyio.move_on_after(35):
+                async for _ in client.watch([1], interval=10):
+                    pass
+            asked = len(panel.requests)
+            assert (await client.status(1)).status == "Pending"  # the client is healthy
+    assert asked == 1 + 3  # one round of the first watch; three of the cancelled one (0, 10, 30)
+
+
+async def test_bad_ids_and_options_are_refused_at_once():
+    async with Orders().client() as client:
+        with pytest.raises(TypeError):
+            client.watch(["1"])
+        with pytest.raises(smmapi.ValidationError):
+            client.watch([1], interval=-1)
+
+
+class FollowTheClock(httpx.AsyncBaseTransport):
+    """Serves a FakePanel whose clock follows the event loop's (virtual) clock."""
+
+    def __init__(self, panel: FakePanel) -> None:
+        self.panel = panel
+        self.inner = panel.transport()
+        self.started = math.nan
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        now = anyio.current_time()
+        if math.isnan(self.started):
+            self.started = now - self.panel.now
+        self.panel.advance(max(0.0, now - self.started - self.panel.now))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_watch_follows_a_fake_panel_until_every_order_is_final():
+    panel = FakePanel(seed=3)
+    client = smmapi.AsyncClient(panel.url, panel.key, transport=FollowTheClock(panel), batch_window=0)
+    with bounded():
+        async with client:
+            orders = [
+                await client.add(service=101, link=f"https://instagram.com/p/{i}", quantity=1000)
+                for i in range(40)
+            ]
+            last: dict[int, Any] = {}
+            async for update in client.watch(orders, interval=60, max_interval=600):
+                assert update.error is None
+                last[update.id] = update.value
+            completed = [o for o, s in last.items() if s.status == "Completed"]
+            refills = await client.refills(completed[:3])
+            refill_ids = [r for r in refills.values() if isinstance(r, int)]
+            refill_updates = [u async for u in client.watch_refills(refill_ids, interval=60)]
+    assert sorted(last) == sorted(orders)
+    assert all(status.status.is_final for status in last.values())
+    assert {o: s.status for o, s in last.items()} == {o: panel.orders[o].status for o in orders}
+    assert refill_ids
+    last_refills = {update.id: update for update in refill_updates}
+    assert set(last_refills) == set(refill_ids)
+    assert all(update.final and update.value.status.is_final for update in last_refills.values())
+
+
+def test_watch_runs_on_asyncio_too():
+    panel = Orders(o1="Completed", o2="Partial")
+
+    async def main() -> list[Any]:
+        with anyio.fail_after(10):
+            async with panel.client() as client:
+                return [update async for update in client.watch([1, 2], interval=0)]
+
+    updates = anyio.run(main, backend="asyncio")
+    assert sorted((update.id, str(update.value.status)) for update in updates) == [
+        (1, "Completed"),
+        (2, "Partial"),
+    ]
