@@ -201,7 +201,13 @@ def error_text(value: Any) -> str | None:
     """
     if isinstance(value, Mapping):
         for key, text in value.items():
-            if isinstance(key, str) and key.strip().lower() == "error" and text not in (None, "", False):
+            # The length check first: this runs on every item of every bulk answer.
+            if (
+                isinstance(key, str)
+                and len(key) < 12
+                and key.strip().lower() == "error"
+                and text not in (None, "", False)
+            ):
                 return str(text)
     return None
 
