@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime
 import enum
-import ipaddress
 import logging
-import math
 import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -20,6 +18,7 @@ import httpx
 
 from . import _config
 from ._batcher import Batcher
+from ._cached import Cached
 from ._convert import (
     list_splitter,
     make_converter,
@@ -43,6 +42,7 @@ from ._errors import (
 )
 from ._forms import add_form, positive_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
+from ._options import check_number, check_url, request_bound, request_headers, request_timeout
 from ._stats import Stats
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
 from ._wire import Secret, Slot, Wire
@@ -53,118 +53,11 @@ log = logging.getLogger("smmapi")
 
 T = TypeVar("T")
 
-_USER_AGENT = "smmapi/{version} (+https://pypi.org/project/smmapi/)"
-
 
 class _State(enum.Enum):
     UNOPENED = 1
     OPENED = 2
     CLOSED = 3
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(url: str, *, allow_http: bool) -> str:
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ValidationError(f"not a URL: {url!r}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValidationError(f"the panel URL must be http(s)://host/..., not {url!r}")
-    if parsed.scheme == "http" and not allow_http and not _is_loopback(parsed.host):
-        raise ValidationError(
-            f"refusing plain http to {parsed.host}: the key would travel unencrypted;"
-            " use https, or pass allow_http=True if you must"
-        )
-    return url
-
-
-def _check_number(name: str, value: float, *, allow_zero: bool = True, whole: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if whole and not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValidationError(f"{name} must be {'at least 0' if allow_zero else 'positive'}, got {value}")
-
-
-def _headers(custom: Mapping[str, str] | None) -> httpx.Headers:
-    """The default headers, with the caller's replacing them whatever their case."""
-    from . import __version__  # noqa: PLC0415  (the package imports this module first)
-
-    headers = httpx.Headers(
-        {"User-Agent": _USER_AGENT.format(version=__version__), "Accept": "application/json"}
-    )
-    headers.update(custom or {})
-    return headers
-
-
-def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    if isinstance(timeout, httpx.Timeout):
-        return timeout
-    _check_number("timeout", timeout, allow_zero=False)
-    return httpx.Timeout(timeout, connect=min(timeout, _config.DEFAULT_CONNECT_TIMEOUT))
-
-
-def _request_bound(timeout: httpx.Timeout) -> float:
-    """The most seconds one request may take under ``timeout`` (infinite if any part is None)."""
-    parts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-    return math.inf if None in parts else sum(parts)  # type: ignore[arg-type]
-
-
-class _Cached(Generic[T]):
-    """One fetch shared by concurrent callers, kept for ``ttl`` seconds (never when ``None``)."""
-
-    def __init__(self, fetch: Callable[[], Awaitable[T]], ttl: float | None) -> None:
-        self._fetch = fetch
-        self._ttl = ttl
-        self._value: T | None = None
-        self._fetched_at = 0.0
-        self._running: anyio.Event | None = None
-        self._outcome: T | BaseException | None = None
-
-    async def get(self, *, refresh: bool) -> T:
-        while True:
-            if (
-                not refresh
-                and self._value is not None
-                and self._ttl is not None
-                and anyio.current_time() - self._fetched_at < self._ttl
-            ):
-                return self._value
-            if self._running is None:
-                return await self._lead()
-            running = self._running
-            await running.wait()
-            outcome = self._outcome
-            if isinstance(outcome, SmmError):
-                raise outcome
-            if outcome is not None and not isinstance(outcome, BaseException):
-                return outcome
-            # The leader was cancelled before it had an answer: one of us fetches again.
-
-    async def _lead(self) -> T:
-        running = self._running = anyio.Event()
-        self._outcome = None
-        try:
-            value = await self._fetch()
-        except SmmError as error:
-            self._outcome = error
-            raise
-        else:
-            self._outcome = value
-            self._value, self._fetched_at = value, anyio.current_time()
-            return value
-        finally:
-            self._running = None
-            running.set()
 
 
 class AsyncClient:
@@ -225,23 +118,23 @@ class AsyncClient:
     ) -> None:
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("the API key must be a non-empty text")
-        _check_number("max_retries", max_retries, whole=True)
-        _check_number("retry_backoff", retry_backoff)
-        _check_number("batch_window", batch_window)
-        _check_number("max_batch_size", max_batch_size, allow_zero=False, whole=True)
-        _check_number("max_concurrency", max_concurrency, allow_zero=False, whole=True)
+        check_number("max_retries", max_retries, whole=True)
+        check_number("retry_backoff", retry_backoff)
+        check_number("batch_window", batch_window)
+        check_number("max_batch_size", max_batch_size, allow_zero=False, whole=True)
+        check_number("max_concurrency", max_concurrency, allow_zero=False, whole=True)
         if max_batch_size > _config.MAX_BATCH_SIZE:
             raise ValidationError(
                 f"max_batch_size may not exceed the API's {_config.MAX_BATCH_SIZE}, got {max_batch_size}"
             )
         if catalogue_ttl is not None:
-            _check_number("catalogue_ttl", catalogue_ttl)
+            check_number("catalogue_ttl", catalogue_ttl)
         if rate_limit is not None:
-            _check_number("rate_limit", rate_limit, allow_zero=False)
+            check_number("rate_limit", rate_limit, allow_zero=False)
         if transport is not None and http_client is not None:
             raise TypeError("pass transport= or http_client=, not both")
-        self._url = _check_url(url, allow_http=allow_http)
-        timeout_config = _timeout(timeout)
+        self._url = check_url(url, allow_http=allow_http)
+        timeout_config = request_timeout(timeout)
         self._owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
@@ -253,23 +146,23 @@ class AsyncClient:
             url,
             Secret(key),
             http_client,
-            headers=_headers(headers),
+            headers=request_headers(headers),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
             max_concurrency=max_concurrency,
-            attempt_bound=_request_bound(http_client.timeout),
+            attempt_bound=request_bound(http_client.timeout),
             rate_limit=rate_limit,
         )
         self._batch_window = batch_window
         self._max_batch_size = max_batch_size
         self._converter = make_converter()
         self._loop_token: object | None = None
-        self._services = _Cached(self._fetch_services, catalogue_ttl)
-        self._products = _Cached(self._fetch_products, catalogue_ttl)
+        self._services = Cached(self._fetch_services, catalogue_ttl)
+        self._products = Cached(self._fetch_products, catalogue_ttl)
         self._write_bound = (
-            _request_bound(http_client.timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
+            request_bound(http_client.timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
         )
-        self._close_grace = min(_request_bound(http_client.timeout), _config.DEFAULT_TIMEOUT)
+        self._close_grace = min(request_bound(http_client.timeout), _config.DEFAULT_TIMEOUT)
         self._counts: Counter[str] = Counter()
         self._batchers: list[Batcher[int, Any, Slot]] = []
         self._statuses = self._lookup("status", "orders", split_by_id, self._read_status)
@@ -760,8 +653,8 @@ class AsyncClient:
         ids: Iterable[int],
         **options: Any,
     ) -> Watch[Any]:
-        _check_number("interval", options["interval"])
-        _check_number("max_interval", options["max_interval"])
+        check_number("interval", options["interval"])
+        check_number("max_interval", options["max_interval"])
         return Watch(fetch, signature, ids, **options)
 
     def watch(
