@@ -1,0 +1,30 @@
+"""The ``smmapi`` command: everyday calls to an SMM panel.
+
+Install it with the extra ``pip install "smmapi[cli]"``; ``smmapi --help`` lists the commands.
+Importing :mod:`smmapi` never imports this package, so the client needs none of its dependencies.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+#: The extra's packages: a missing one means the extra was not installed.
+_EXTRA = frozenset({"click", "rich"})
+
+
+def main() -> None:
+    """Run the ``smmapi`` command with the arguments in ``sys.argv``; it always exits."""
+    try:
+        from ._app import cli  # noqa: PLC0415  (deferred so a missing extra gets a clear message)
+    except ModuleNotFoundError as exc:
+        if exc.name not in _EXTRA:
+            raise
+        print(  # noqa: T201  (click is the missing piece, so plain print it is)
+            f'smmapi: error: the command needs the "cli" extra ({exc.name} is missing):'
+            ' pip install "smmapi[cli]"',
+            file=sys.stderr,
+        )
+        sys.exit(1)
+    cli.main(prog_name="smmapi")

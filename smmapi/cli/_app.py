@@ -1,0 +1,610 @@
+"""The ``smmapi`` command: its configuration, its commands, and how errors and Ctrl-C end it."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
+
+import anyio
+import attrs
+import click
+import httpx
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from .. import (
+    AsyncClient,
+    OrderStatus,
+    ProductOrderStatus,
+    RefillStatus,
+    SmmError,
+    Watch,
+    __version__,
+)
+from .._config import DEFAULT_WATCH_INTERVAL
+from ._exits import ExitCode, Failure, exit_code, severity
+from ._render import (
+    Tally,
+    emit_json,
+    error_json,
+    error_line,
+    jsonable,
+    make_progress,
+    state_text,
+    table,
+    text,
+)
+
+__all__ = ["Seams", "cli"]
+
+T = TypeVar("T")
+
+_HELP = """\
+Use an SMM panel (API v2) from your terminal.
+
+\b
+Configuration (a command's --url and --key win over the environment):
+  export SMMAPI_URL=https://panel.example/api/v2
+  export SMMAPI_KEY=...   (prefer this to --key: a key on the command line
+                           lands in your shell history and in the process list)
+
+Every command takes --json for one line of JSON on stdout: Decimals as strings,
+statuses as their text, errors as {"error": "...", "type": "UnknownIdError"}.
+Commands given several IDs send them in bulk and show a result or an error for each.
+
+\b
+Exit codes:
+  0    done
+  1    anything else failed
+  2    usage: a bad option or argument, or no URL or key
+  3    the panel refused (PanelError): bad key, not enough funds, unknown ID
+  4    the panel could not be reached or read: connection, timeout, HTTP
+       status, or an answer that is not the API's (HTML, bad JSON)
+  5    outcome unknown: a paid write may have reached the panel; check
+       before you send it again
+  130  interrupted (Ctrl-C)
+With several IDs, the exit code is the most serious of their errors."""
+
+_KEY_HELP = (
+    "Your API key. Prefer the SMMAPI_KEY environment variable: a key given here is saved in"
+    " your shell history and visible to other users in the process list. It is never printed."
+)
+
+
+@attrs.define
+class Seams:
+    """What tests put in place of the network, handed to the command as click's ``obj``.
+
+    Users never see it: the command runs with ``Seams()``, on the real network.
+    """
+
+    #: The httpx transport every client of the command sends through (``None``: the network).
+    transport: httpx.AsyncBaseTransport | None = None
+    #: More keywords for :class:`~smmapi.AsyncClient` (``retry_backoff=0``, so tests never wait).
+    client_options: Mapping[str, Any] = attrs.Factory(dict)
+
+
+def _console() -> Console:
+    """A console on the current stdout (made per command, as test runners swap stdout).
+
+    No markup: what it prints quotes the panel (``"[Refill 30D]"`` in a name is no style).
+    """
+    return Console(markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def _client_log(level: int = logging.WARNING) -> Iterator[None]:
+    """Show the client's log records of ``level`` and up on stderr, as ``smmapi: warning: ...``.
+
+    The client logs, for one, a paid write that completed after Ctrl-C: the order exists. The
+    handler lives only as long as the command, on the stderr of that moment (tests swap it).
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(_LogFormatter())
+    logger = logging.getLogger("smmapi")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+class _LogFormatter(logging.Formatter):
+    """``smmapi: warning: message``: the shape of the command's other messages."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line for a record."""
+        return f"smmapi: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _one_line(error: click.UsageError) -> Failure:
+    """A usage error as one line, pointing at the help of the command it is about."""
+    hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+    return Failure(error.format_message() + hint, ExitCode.USAGE)
+
+
+class _Group(click.Group):
+    """click's group, but every error is one line with its own exit code, and Ctrl-C is 130."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the group's own options, with usage errors on one line."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # shows the help, which is what a bare `smmapi` asks for
+        except click.UsageError as error:
+            raise _one_line(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; usage errors on one line, Ctrl-C as exit code 130 without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:
+            raise _one_line(error) from None
+        except KeyboardInterrupt:
+            click.echo("\nsmmapi: interrupted", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+
+
+@attrs.define
+class Session:
+    """One command's view of the panel: where it is, the key, how to print, what tests injected."""
+
+    url: str | None
+    key: str | None = attrs.field(repr=False)
+    as_json: bool
+    seams: Seams
+
+    def fail(self, message: str, code: int, kind: str) -> NoReturn:
+        """End the command with an error (also as JSON on stdout with ``--json``)."""
+        if self.as_json:
+            emit_json({"error": message, "type": kind})
+        raise Failure(message, code)
+
+    def fail_with(self, error: SmmError) -> NoReturn:
+        """End the command with an error of the client."""
+        if self.as_json:
+            emit_json(error_json(error))
+        raise Failure(error_line(error), exit_code(error))
+
+    def run(self, work: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """Run ``work`` with a client of the panel; an error of the client ends the command."""
+        if not self.url:
+            self.fail("no panel URL: set SMMAPI_URL or pass --url", ExitCode.USAGE, "UsageError")
+        if not self.key:
+            self.fail(
+                "no API key: set SMMAPI_KEY (safer than --key, which others can see in the process list)",
+                ExitCode.USAGE,
+                "UsageError",
+            )
+        url, key = self.url, self.key
+
+        async def main() -> T:
+            client = AsyncClient(url, key, transport=self.seams.transport, **self.seams.client_options)
+            async with client:
+                return await work(client)
+
+        try:
+            with _client_log():
+                return anyio.run(main)
+        except SmmError as error:
+            self.fail_with(error)
+
+
+def _panel_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the panel options (``--url``, ``--key``, ``--json``) as a :class:`Session`."""
+
+    def command(
+        seams: Seams | None, /, url: str | None, key: str | None, as_json: bool, **options: Any
+    ) -> None:
+        func(Session(url, key, as_json, seams or Seams()), **options)
+
+    functools.update_wrapper(command, func)  # click takes the command's name and help from it
+    # click lists a command's options in reverse order of this list: these come last in --help,
+    # after the command's own.
+    params: list[click.Parameter] = command.__dict__.setdefault("__click_params__", [])
+    params[:0] = [
+        click.Option(["--json", "as_json"], is_flag=True, help="Print one line of JSON (see smmapi --help)."),
+        click.Option(["--key"], envvar="SMMAPI_KEY", show_envvar=True, metavar="KEY", help=_KEY_HELP),
+        click.Option(
+            ["--url"],
+            envvar="SMMAPI_URL",
+            show_envvar=True,
+            metavar="URL",
+            help="The panel's API v2 endpoint.",
+        ),
+    ]
+    return click.pass_obj(command)
+
+
+@click.group(cls=_Group, help=_HELP, no_args_is_help=True, context_settings={"max_content_width": 100})
+@click.version_option(__version__, prog_name="smmapi")
+def cli() -> None:
+    """The ``smmapi`` command group (its help is ``_HELP``)."""
+
+
+# -- account and catalogue -----------------------------------------------------------------
+
+
+@cli.command()
+@_panel_command
+def balance(session: Session) -> None:
+    """Show the account's balance."""
+    result = session.run(lambda client: client.balance())
+    if session.as_json:
+        emit_json(result)
+    else:
+        _console().print(f"{result.balance} {result.currency or ''}".rstrip())
+
+
+#: A service's flags, as its table names them.
+_ALLOWS = (("refill", "refill"), ("cancel", "cancel"), ("drip-feed", "dripfeed"))
+
+
+@cli.command()
+@_panel_command
+@click.option("--category", metavar="TEXT", help="Only services whose category contains TEXT (any case).")
+@click.option("--search", metavar="TEXT", help="Only services whose name contains TEXT (any case).")
+def services(session: Session, category: str | None, search: str | None) -> None:
+    """List the panel's services (rate is per 1,000)."""
+    found = session.run(lambda client: client.services())
+    if category:
+        found = [s for s in found if category.casefold() in (s.category or "").casefold()]
+    if search:
+        found = [s for s in found if search.casefold() in s.name.casefold()]
+    if session.as_json:
+        emit_json(found)
+        return
+    columns = ("ID", "Service", "Category", "Type", "Rate", "Min", "Max", "Allows")
+    rows = (
+        [
+            str(s.id),
+            s.name,
+            text(s.category),
+            text(s.type),
+            str(s.rate),
+            str(s.min),
+            str(s.max),
+            ", ".join(name for name, allowed in _ALLOWS if getattr(s, allowed)),
+        ]
+        for s in found
+    )
+    _console().print(
+        table(columns, rows, title=f"{len(found)} services (rate per 1,000)", numbers=(0, 4, 5, 6))
+    )
+
+
+@cli.command()
+@_panel_command
+def products(session: Session) -> None:
+    """List the panel's products (rate is per unit)."""
+    found = session.run(lambda client: client.products())
+    if session.as_json:
+        emit_json(found)
+        return
+    columns = ("ID", "Product", "Category", "Rate", "Min", "Max", "Stock", "Needs")
+    rows = (
+        [
+            str(p.id),
+            p.name,
+            text(p.category),
+            str(p.rate),
+            str(p.min),
+            str(p.max),
+            text(p.inventory),
+            text(p.require),
+        ]
+        for p in found
+    )
+    _console().print(
+        table(columns, rows, title=f"{len(found)} products (rate per unit)", numbers=(0, 3, 4, 5, 6))
+    )
+
+
+# -- orders --------------------------------------------------------------------------------
+
+
+def _many(values: tuple[str, ...]) -> str | list[str] | None:
+    """A repeatable option for the client: absent, one text (which may hold lines), or a list."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else list(values)
+
+
+def _fields(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    """``--field NAME=VALUE`` options as a mapping."""
+    fields = {}
+    for value in values:
+        name, sep, field = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}")
+        fields[name] = field
+    return fields
+
+
+_LIST = " Repeat it for each one."
+
+
+@cli.command()
+@_panel_command
+@click.option("--service", type=int, required=True, help="The service ID (see smmapi services).")
+@click.option("--link", help="The page, post or profile to deliver to.")
+@click.option("--quantity", type=int, help="How many (not for packages and custom comments).")
+@click.option("--runs", type=int, metavar="N", help="Drip-feed: deliver the quantity this many times...")
+@click.option("--interval", type=int, metavar="MINUTES", help="...this many minutes apart.")
+@click.option("--comments", multiple=True, help="Custom comments: one comment." + _LIST)
+@click.option("--usernames", multiple=True, help="Mentions: a username to mention." + _LIST)
+@click.option("--hashtags", multiple=True, help="Mentions with hashtags: a hashtag." + _LIST)
+@click.option("--hashtag", help="Mentions: the hashtag to take usernames from.")
+@click.option("--username", help="Comment likes: the comment's owner; subscriptions: the account.")
+@click.option("--media", help="Mentions: the media whose likers to mention.")
+@click.option("--answer-number", type=int, help="Poll: the answer to vote for.")
+@click.option("--groups", multiple=True, help="Invites from groups: a source group." + _LIST)
+@click.option("--keywords", multiple=True, help="SEO: a search keyword." + _LIST)
+@click.option("--min-per-post", type=int, help="Subscriptions: the least quantity per new post.")
+@click.option("--max-per-post", type=int, help="Subscriptions: the most quantity per new post.")
+@click.option("--posts", type=int, help="Subscriptions: how many new posts to serve.")
+@click.option("--old-posts", type=int, help="Subscriptions: how many existing posts to serve.")
+@click.option("--delay", type=int, help="Subscriptions: minutes to wait after a post.")
+@click.option("--expiry", metavar="D/M/Y", help="Subscriptions: the end date, such as 31/12/2026.")
+@click.option(
+    "--field",
+    "extra_fields",
+    multiple=True,
+    callback=_fields,
+    metavar="NAME=VALUE",
+    help="A field of your panel's own that smmapi does not name." + _LIST,
+)
+def add(session: Session, **options: Any) -> None:
+    """Place an order (a paid write, never sent twice) and print its ID."""
+    for name in ("comments", "usernames", "hashtags", "groups", "keywords"):
+        options[name] = _many(options[name])
+    order = session.run(lambda client: client.add(**options))
+    if session.as_json:
+        emit_json({"order": order})
+    else:
+        _console().print(f"Order {order} placed.")
+
+
+@cli.command("add-product-order")
+@_panel_command
+@click.option("--product", type=int, required=True, help="The product ID (see smmapi products).")
+@click.option("--quantity", type=int, required=True, help="How many units.")
+@click.option("--require", help="What the product needs from you (an account, an e-mail).")
+def add_product_order(session: Session, product: int, quantity: int, require: str | None) -> None:
+    """Order a product (a paid write, never sent twice) and print the order's ID."""
+    order = session.run(
+        lambda client: client.add_product_order(product=product, quantity=quantity, require=require)
+    )
+    if session.as_json:
+        emit_json({"order": order})
+    else:
+        _console().print(f"Product order {order} placed.")
+
+
+# -- by ID ---------------------------------------------------------------------------------
+
+_ids = click.argument("ids", metavar="ID...", nargs=-1, required=True, type=click.IntRange(min=1))
+
+
+def _report(
+    session: Session,
+    *,
+    noun: str,
+    results: Mapping[int, Any],
+    columns: Sequence[str],
+    row: Callable[[int, Any], Sequence[RenderableType]],
+    as_json: Callable[[int, Any], Any],
+    printed: bool = False,
+) -> None:
+    """Print a result or an error per ID; end with the most serious error's exit code, if any.
+
+    With ``--json``: one object keyed by ID, each value a result or an error object. For people:
+    a table, or one line when every ID failed the same way (a bad key, say).
+    """
+    errors = {key: value for key, value in results.items() if isinstance(value, SmmError)}
+    alike = len(errors) == len(results) and len({error_line(e) for e in errors.values()}) == 1
+    if session.as_json and not printed:
+        emit_json(
+            {str(key): value if key in errors else as_json(key, value) for key, value in results.items()}
+        )
+    elif not session.as_json and not alike:
+        blank: list[RenderableType] = [""] * (len(columns) - 2)
+        rows = (
+            [str(key), Text(error_line(value), style="red"), *blank] if key in errors else row(key, value)
+            for key, value in results.items()
+        )
+        _console().print(table(columns, rows))
+    if errors:
+        worst_key, worst = max(errors.items(), key=lambda item: severity(item[1]))
+        message = (
+            error_line(worst)
+            if alike
+            else f"{len(errors)} of {len(results)} {noun}s failed; {noun} {worst_key}: {error_line(worst)}"
+        )
+        raise Failure(message, exit_code(worst))
+
+
+@attrs.frozen
+class _Lookup:
+    """One kind of ID a command looks up (orders, refills, product orders), and how it shows."""
+
+    noun: str
+    id_field: str
+    many: Callable[[AsyncClient, list[int]], Awaitable[Mapping[int, Any]]]
+    watch: Callable[[AsyncClient, list[int], float], Watch[Any]]
+    columns: tuple[str, ...]
+    row: Callable[[Any], Sequence[RenderableType]]
+
+
+def _order_row(status: OrderStatus) -> list[str]:
+    return [
+        str(status.order),
+        state_text(status.status, status.status_text),
+        text(status.charge),
+        text(status.start_count),
+        text(status.remains),
+        text(status.currency),
+    ]
+
+
+def _refill_row(status: RefillStatus) -> list[str]:
+    return [str(status.refill), state_text(status.status, status.status_text)]
+
+
+def _product_order_row(status: ProductOrderStatus) -> list[str]:
+    return [
+        str(status.order),
+        state_text(status.status, status.status_text),
+        text(status.charge),
+        text(status.refund),
+        text(status.note),
+        text(status.result),
+    ]
+
+
+_ORDERS = _Lookup(
+    "order",
+    "order",
+    lambda client, ids: client.statuses(ids),
+    lambda client, ids, interval: client.watch(ids, interval=interval),
+    ("Order", "Status", "Charge", "Start count", "Remains", "Currency"),
+    _order_row,
+)
+_REFILLS = _Lookup(
+    "refill",
+    "refill",
+    lambda client, ids: client.refill_statuses(ids),
+    lambda client, ids, interval: client.watch_refills(ids, interval=interval),
+    ("Refill", "Status"),
+    _refill_row,
+)
+_PRODUCT_ORDERS = _Lookup(
+    "product order",
+    "order",
+    lambda client, ids: client.product_order_statuses(ids),
+    lambda client, ids, interval: client.watch_product_orders(ids, interval=interval),
+    ("Order", "Status", "Charge", "Refund", "Note", "Result"),
+    _product_order_row,
+)
+
+
+async def _follow(
+    session: Session, kind: _Lookup, client: AsyncClient, ids: list[int], interval: float
+) -> Tally:
+    """Follow IDs until each is final (or unknown): a progress bar, or JSON Lines with ``--json``."""
+    tally = Tally(total=len(ids))
+    plural = f"{kind.noun}s" if len(ids) > 1 else kind.noun
+    with make_progress(disable=session.as_json) as progress:
+        task = progress.add_task(f"Following {len(ids)} {plural}", total=len(ids), detail="")
+        async with kind.watch(client, ids, interval) as updates:
+            async for update in updates:
+                tally.see(update)
+                progress.update(task, completed=len(tally.final), detail=tally.detail())
+                if session.as_json:
+                    if update.error is not None:
+                        emit_json({kind.id_field: update.id, **error_json(update.error)})
+                    else:
+                        emit_json({**jsonable(update.value), "final": update.final})
+    return tally
+
+
+def _look_up(session: Session, kind: _Lookup, ids: Sequence[int], *, watch: bool, interval: float) -> None:
+    """Look IDs up once in bulk, or follow them until final; then report each."""
+    wanted = list(dict.fromkeys(ids))
+
+    async def work(client: AsyncClient) -> Mapping[int, Any]:
+        if not watch:
+            return await kind.many(client, wanted)
+        tally = await _follow(session, kind, client, wanted, interval)
+        return {key: tally.errors.get(key, tally.latest.get(key)) for key in wanted}
+
+    results = session.run(work)
+    _report(
+        session,
+        noun=kind.noun,
+        results=results,
+        columns=kind.columns,
+        row=lambda _, value: kind.row(value),
+        as_json=lambda _, value: value,
+        printed=watch,
+    )
+
+
+def _lookup_command(name: str, kind: _Lookup, summary: str) -> None:
+    """Add the command that looks ``kind`` up by ID, with ``--watch``."""
+
+    @_panel_command
+    @_ids
+    @click.option(
+        "--watch", is_flag=True, help=f"Follow each {kind.noun} until it is final, with a progress bar."
+    )
+    @click.option(
+        "--interval",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        default=DEFAULT_WATCH_INTERVAL,
+        show_default=True,
+        help="With --watch: seconds between looks at an ID that changes (doubling while it does not).",
+    )
+    def command(session: Session, ids: tuple[int, ...], watch: bool, interval: float) -> None:
+        _look_up(session, kind, ids, watch=watch, interval=interval)
+
+    command.__doc__ = summary
+    cli.command(name)(command)
+
+
+_lookup_command("status", _ORDERS, "Show where orders stand (any number of IDs, sent in bulk).")
+_lookup_command(
+    "refill-status", _REFILLS, "Show where refills stand (any number of refill IDs, sent in bulk)."
+)
+_lookup_command(
+    "product-order-status",
+    _PRODUCT_ORDERS,
+    "Show where product orders stand (any number of IDs, sent in bulk).",
+)
+
+
+@cli.command()
+@_panel_command
+@_ids
+def refill(session: Session, ids: tuple[int, ...]) -> None:
+    """Ask for refills of orders (a write, never sent twice) and print each refill's ID."""
+    results = session.run(lambda client: client.refills(ids))
+    _report(
+        session,
+        noun="order",
+        results=results,
+        columns=("Order", "Refill"),
+        row=lambda order, refill_id: [str(order), str(refill_id)],
+        as_json=lambda order, refill_id: {"order": order, "refill": refill_id},
+    )
+
+
+@cli.command()
+@_panel_command
+@_ids
+def cancel(session: Session, ids: tuple[int, ...]) -> None:
+    """Ask the panel to cancel orders (a write, never sent twice)."""
+    results = session.run(lambda client: client.cancels(ids))
+    _report(
+        session,
+        noun="order",
+        results=results,
+        columns=("Order", "Cancel"),
+        row=lambda order, _: [str(order), "accepted"],
+        as_json=lambda order, _: {"order": order, "accepted": True},
+    )
