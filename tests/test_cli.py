@@ -4,8 +4,10 @@ The panel is reached through the command's seam (click's ``obj``), never by patc
 """
 
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from typing import Any
@@ -14,8 +16,9 @@ import anyio
 import httpx
 import pytest
 import smmapi
+import uvicorn
 from click.testing import CliRunner, Result
-from smmapi.cli import main
+from smmapi.cli import _demo, main
 from smmapi.cli._app import Seams, cli
 from smmapi.testing import FakePanel, FakeService, Fault, Outcomes
 
@@ -142,7 +145,7 @@ def test_key_help_steers_to_the_environment_variable():
 def test_no_arguments_shows_the_commands():
     result = run([])
     assert "status" in result.output
-    assert "balance" in result.output
+    assert "demo" in result.output
 
 
 def test_version():
@@ -556,7 +559,7 @@ def test_a_client_warning_is_a_line_on_stderr(panel):
 
 @pytest.mark.parametrize(
     "args",
-    [["nonsense"], ["status", "--bogus", "1"], ["add", "--link", LINK], ["status", "--interval", "-1", "1"]],
+    [["nonsense"], ["status", "--bogus", "1"], ["add", "--link", LINK], ["demo", "--orders", "0"]],
     ids=["command", "option", "required-option", "range"],
 )
 def test_usage_errors_are_one_line_with_exit_code_2(panel, args):
@@ -611,3 +614,101 @@ def test_the_key_never_appears_when_the_panel_is_unreachable(panel):
     result = run(["add", "--service", "101", "--link", LINK, "--quantity", "1000", "--json"], panel)
     assert result.exit_code == 4
     assert PANEL_KEY not in result.output
+
+
+# -- the demo ------------------------------------------------------------------------------
+
+
+def test_demo_places_and_follows_every_order():
+    result = run(["demo", "--orders", "20", "--speed", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "20 orders, by final status" in result.stdout
+    assert "Lookups asked" in result.stdout
+    assert "HTTP requests sent" in result.stdout
+
+
+def test_demo_as_json():
+    result = run(["demo", "--orders", "20", "--speed", "3000", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["placed"] == 20
+    assert report["unfinished"] == 0
+    assert sum(report["final"].values()) == 20
+    assert len(report["by_type"]) >= 5
+    assert report["requests_by_action"]["add"] == 20
+    assert report["lookups"] > report["requests_by_action"]["status"]
+    assert Decimal(report["balance_after"]) < Decimal(report["balance_before"])
+
+
+def test_demo_report_names_what_went_wrong():
+    report = _demo.Report(
+        orders=3, placed=2, refused={"PanelError": 1}, first_refusal="No (PanelError)", by_kind={},
+        unfinished=0, lookups=0, requests=0, requests_by_action={}, ids_per_request=0.0, seconds=0.0,
+        panel_seconds=0.0, balance_before=Decimal(1), balance_after=Decimal(1), currency=None,
+    )  # fmt: skip
+    assert not report.ok
+    assert report.problem() == "1 of 3 orders were refused: No (PanelError)"
+
+
+def test_panel_clock_runs_sped_up_real_time():
+    now = [100.0]
+    panel = FakePanel()
+    clock = _demo.PanelClock(panel, speed=60, clock=lambda: now[0])
+    now[0] += 2
+    clock.catch_up()
+    assert panel.now == 120
+    now[0] -= 1  # a clock that steps back never moves the panel's back
+    clock.catch_up()
+    assert panel.now == 120
+
+
+def test_demo_serve_serves_the_fake_panel_until_stopped():
+    seen: dict[str, Any] = {}
+
+    def try_it(server: uvicorn.Server, url: str) -> None:
+        def client_side() -> None:
+            async def main() -> None:
+                with anyio.fail_after(10):
+                    while not server.started:  # noqa: ASYNC110  (uvicorn has a flag, no event)
+                        await anyio.sleep(0.01)
+                    async with smmapi.AsyncClient(url, "fake-panel-key-for-tests-only") as client:
+                        seen["balance"] = await client.balance()
+                        seen["order"] = await client.add(service=101, link=LINK, quantity=100)
+
+            try:
+                anyio.run(main)
+            finally:
+                server.should_exit = True
+
+        threading.Thread(target=client_side, daemon=True).start()
+
+    result = run(["demo", "--serve", "--port", "0"], seams=Seams(on_serve=try_it))
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:" in result.stdout
+    assert "export SMMAPI_KEY=fake-panel-key-for-tests-only" in result.stdout
+    assert seen["balance"].currency == "USD"
+    assert seen["order"] == 10_001
+
+
+def test_demo_serve_on_a_port_in_use_fails_with_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["demo", "--serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert_one_error_line(result, f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_python_m_smmapi_demo_runs_for_real():
+    result = subprocess.run(
+        [sys.executable, "-m", "smmapi", "demo", "--orders", "50"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "50 orders, by final status" in result.stdout
+    assert "Lookups asked" in result.stdout
+    assert "Time" in result.stdout

@@ -1,4 +1,4 @@
-"""The ``smmapi`` command: everyday calls to an SMM panel.
+"""The ``smmapi`` command: a demo on a fake panel, and everyday calls to a real one.
 
 Install it with the extra ``pip install "smmapi[cli]"``; ``smmapi --help`` lists the commands.
 Importing :mod:`smmapi` never imports this package, so the client needs none of its dependencies.

@@ -7,7 +7,7 @@ import functools
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import anyio
 import attrs
@@ -39,12 +39,15 @@ from ._render import (
     text,
 )
 
+if TYPE_CHECKING:
+    import uvicorn
+
 __all__ = ["Seams", "cli"]
 
 T = TypeVar("T")
 
 _HELP = """\
-Use an SMM panel (API v2) from your terminal.
+Use an SMM panel (API v2) from your terminal, or try smmapi on a fake one: smmapi demo.
 
 \b
 Configuration (a command's --url and --key win over the environment):
@@ -59,7 +62,7 @@ Commands given several IDs send them in bulk and show a result or an error for e
 \b
 Exit codes:
   0    done
-  1    anything else failed
+  1    anything else failed (a demo order never ended, a port in use)
   2    usage: a bad option or argument, or no URL or key
   3    the panel refused (PanelError): bad key, not enough funds, unknown ID
   4    the panel could not be reached or read: connection, timeout, HTTP
@@ -79,13 +82,15 @@ _KEY_HELP = (
 class Seams:
     """What tests put in place of the network, handed to the command as click's ``obj``.
 
-    Users never see it: the command runs with ``Seams()``, on the real network.
+    Users never see it: the command runs with ``Seams()``, the real network and a real server.
     """
 
     #: The httpx transport every client of the command sends through (``None``: the network).
     transport: httpx.AsyncBaseTransport | None = None
     #: More keywords for :class:`~smmapi.AsyncClient` (``retry_backoff=0``, so tests never wait).
     client_options: Mapping[str, Any] = attrs.Factory(dict)
+    #: Called with the server and its URL once ``demo --serve`` listens, before it serves.
+    on_serve: Callable[[uvicorn.Server, str], None] | None = None
 
 
 def _console() -> Console:
@@ -608,3 +613,45 @@ def cancel(session: Session, ids: tuple[int, ...]) -> None:
         row=lambda order, _: [str(order), "accepted"],
         as_json=lambda order, _: {"order": order, "accepted": True},
     )
+
+
+# -- the demo ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--orders", type=click.IntRange(min=1), default=300, show_default=True, help="How many orders.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=1),
+    default=300.0,
+    show_default=True,
+    help="How many times faster than yours the fake panel's clock runs.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the orders' outcomes.")
+@click.option("--serve", is_flag=True, help="Serve the fake panel on 127.0.0.1 instead, until Ctrl-C.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="With --serve: the port."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one line of JSON (see smmapi --help).")
+@click.pass_obj
+def demo(
+    seams: Seams | None, *, orders: int, speed: float, seed: int, serve: bool, port: int, as_json: bool
+) -> None:
+    """Try smmapi on a fake panel in this process: no network, no key.
+
+    Places a few hundred orders of several types, follows each until it is final with a live
+    progress bar, and sums up: orders by final status, lookups asked beside HTTP requests
+    sent, time taken. With --serve, serves the fake panel for your own tries instead.
+    """
+    from . import _demo  # noqa: PLC0415  (the demo's imports are not needed by the other commands)
+
+    if serve:
+        _demo.serve(port=port, speed=speed, seed=seed, as_json=as_json, on_serve=(seams or Seams()).on_serve)
+        return
+    # Warnings of the client are about the fake panel's orders here: not worth a line.
+    with _client_log(logging.ERROR):
+        report = _demo.run(orders=orders, speed=speed, seed=seed, console=None if as_json else _console())
+    if as_json:
+        emit_json(report.as_json())
+    if not report.ok:
+        raise Failure(report.problem(), ExitCode.FAILURE)

@@ -24,7 +24,7 @@ class ExitCode(enum.IntEnum):
     """What the command's exit status means; scripts rely on these numbers, so they never change."""
 
     OK = 0
-    #: Anything else.
+    #: Anything else: a demo order that never ended, a port already in use.
     FAILURE = 1
     #: A bad option or argument, no panel URL or key, or a value the client refused to send.
     USAGE = 2
