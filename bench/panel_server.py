@@ -52,7 +52,6 @@ class BenchPanel:
         self.delay_rule: FaultRule | None = None
         self.gets = 0
         self.requests = 0
-        self.ids = 0
         self.warp_speed = 0.0
         self.warp_from = (0.0, 0.0)  # (real time, panel time) when the warp started
 
@@ -83,7 +82,7 @@ class BenchPanel:
             return
         if scope["method"] == "GET" and scope["query_string"]:
             self.gets += 1
-            scope, receive = as_form_post(scope)
+            scope, receive = as_form_post(scope, receive)
         self.requests += 1
         self.tick()
         await self.panel(scope, receive, send)
@@ -114,21 +113,24 @@ class BenchPanel:
         await send({"type": "http.response.body", "body": payload})
 
 
-def as_form_post(scope: Message) -> tuple[Message, Receive]:
+def as_form_post(scope: Message, receive: Receive) -> tuple[Message, Receive]:
     """A GET's query string as the body of a form POST to the same path."""
     body = scope["query_string"]
     headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"content-type"]
     headers.append((b"content-type", b"application/x-www-form-urlencoded"))
     sent = False
 
-    async def receive() -> Message:
+    async def receive_form() -> Message:
         nonlocal sent
-        if sent:
-            await anyio.sleep_forever()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        while True:  # after the body, what the server says next (a disconnect), not the GET's body
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
 
-    return {**scope, "method": "POST", "query_string": b"", "headers": headers}, receive
+    return {**scope, "method": "POST", "query_string": b"", "headers": headers}, receive_form
 
 
 async def place_orders(panel: FakePanel, count: int) -> list[int]:
