@@ -15,8 +15,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "smmapi", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "smmapi", "tests", "noxfile.py")
+    session.run("ruff", "check", "smmapi", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "smmapi", "tests", "bench", "noxfile.py")
 
 
 @nox.session
@@ -29,3 +29,11 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    # Benchmarks over real HTTP, beside httpx and the public SMM clients (bench/README.md). Not a
+    # default session: it takes minutes. Options go after --, e.g. `nox -s bench -- --plot`.
+    session.install("-e", ".[bench]")
+    session.run("python", "bench/run.py", *session.posargs)
