@@ -19,5 +19,6 @@ autodoc_typehints = "description"
 nitpick_ignore_regex = [
     ("py:class", r"(collections\.abc|decimal|datetime|httpx|typing|types)\..*"),
     ("py:class", r"(Decimal|Mapping|Sequence|Iterable|Timeout|AsyncClient|AsyncBaseTransport)"),
+    ("py:class", r"T"),  # the type parameter of Watch and Update
 ]
 myst_heading_anchors = 3

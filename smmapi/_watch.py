@@ -11,7 +11,7 @@ from typing import Any, Generic, Self, TypeVar
 import anyio
 import attrs
 
-from ._errors import PanelError, SmmError
+from ._errors import SmmError, UnknownIdError
 from ._forms import unique_ids
 
 __all__ = ["Update", "Watch"]
@@ -23,9 +23,10 @@ T = TypeVar("T")
 class Update(Generic[T]):
     """One change seen by a watch.
 
-    ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` says
-    why it is no longer followed (``UnknownIdError``, say). When a whole round of requests
-    failed, ``id`` is ``None`` and ``error`` is that failure: the watch goes on.
+    ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` is
+    the :class:`~smmapi.UnknownIdError` for which it is no longer followed. When a round's
+    request failed (after the client's retries), ``id`` is ``None`` and ``error`` is that
+    failure: the watch goes on and asks those orders again later.
 
     Example::
 
@@ -147,11 +148,14 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
                 heapq.heappop(self._due)
             now = anyio.current_time()
             if self._due and self._due[0][0] <= now:
+                # Orders due a little later come along: rounds take time, and without this the
+                # orders would drift into many small rounds instead of few full requests.
+                horizon = now + self._interval / 2
                 due = []
-                while self._due and self._due[0][0] <= now:
+                while self._due and self._due[0][0] <= horizon:
                     _, order = heapq.heappop(self._due)
                     followed = self._followed.get(order)
-                    if followed is not None and followed.due <= now and order not in due:
+                    if followed is not None and followed.due <= horizon and order not in due:
                         due.append(order)
                 if due:
                     return due
@@ -170,11 +174,11 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
             followed = self._followed.get(order)
             if followed is None:  # removed while the round was in flight
                 continue
-            if isinstance(result, PanelError):
+            if isinstance(result, UnknownIdError):
                 del self._followed[order]
                 self._ready.append(Update(order, error=result))
                 continue
-            if isinstance(result, SmmError):
+            if isinstance(result, SmmError):  # a failed request, a rate limit: try again later
                 failures.setdefault(id(result), result)
                 self._schedule(order, followed, now, changed=False)
                 continue

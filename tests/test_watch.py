@@ -38,6 +38,7 @@ class Orders:
         self.asked: dict[int, list[float]] = {}
         self.requests: list[list[int]] = []
         self.fail_next = 0
+        self.failure = httpx.Response(503)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode()))
@@ -45,7 +46,7 @@ class Orders:
         self.requests.append(ids)
         if self.fail_next:
             self.fail_next -= 1
-            return httpx.Response(503)
+            return self.failure
         for order in ids:
             self.asked.setdefault(order, []).append(anyio.current_time())
         return httpx.Response(
@@ -111,14 +112,26 @@ async def test_an_unknown_order_yields_its_error_and_is_dropped():
     assert len(updates) == 2
 
 
-async def test_a_failed_round_is_yielded_once_and_the_watch_goes_on():
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        pytest.param(httpx.Response(503), smmapi.HTTPStatusError, id="http-503"),
+        pytest.param(
+            httpx.Response(200, json={"error": "Rate limit exceeded. Slow down."}),
+            smmapi.RateLimitedError,
+            id="rate-limited-panel-error",
+        ),
+    ],
+)
+async def test_a_failed_round_is_yielded_once_and_the_watch_goes_on(failure, error):
     panel = Orders(o1="Completed", o2="Completed")
     panel.fail_next = 1
+    panel.failure = failure
     with bounded():
         async with panel.client() as client:
             updates = [update async for update in client.watch([1, 2], interval=10)]
     assert updates[0].id is None
-    assert isinstance(updates[0].error, smmapi.HTTPStatusError)
+    assert isinstance(updates[0].error, error)
     assert sorted(update.id for update in updates[1:]) == [1, 2]
 
 
