@@ -13,6 +13,20 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fault-injection suite with hypothesis's long "fuzz" profile (minutes, not seconds)."""
+    session.install("-e", ".[tests]")
+    session.run(
+        "pytest",
+        "tests/test_fuzz.py",
+        "--timeout=3600",  # the run is long; each example bounds itself with fail_after
+        "--hypothesis-show-statistics",
+        *session.posargs,
+        env={"SMMAPI_HYPOTHESIS_PROFILE": "fuzz"},
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "smmapi", "tests", "bench", "noxfile.py")

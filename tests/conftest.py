@@ -1,4 +1,5 @@
 import json
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile(
     "fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("ci")
+settings.load_profile(os.environ.get("SMMAPI_HYPOTHESIS_PROFILE", "ci"))
 
 #: Obviously fake; tests check that it never leaks.
 KEY = "test-key-DO-NOT-LEAK-0123456789"
