@@ -4,7 +4,8 @@ Both run in one process, side by side, against the same in-process panel (an htt
 MockTransport that waits ``--delay`` seconds per request, as a panel far away would), with the
 same concurrency cap. A second pass with no delay measures CPU per lookup: the client's own is
 the total less the panel's (it runs in this process too) and less what the callers' tasks cost
-by themselves (as many tasks that each wait for an event).
+by themselves (as many tasks that each wait for an event). Each measurement starts with the
+garbage of the ones before collected, so no run pays for another's cycles.
 
     python bench/coalescing.py [--lookups 10000] [--delay 0.05] [--concurrency 10]
 
@@ -12,6 +13,7 @@ The last line printed is one JSON object with the figures.
 """
 
 import argparse
+import gc
 import json
 import math
 import time
@@ -59,6 +61,7 @@ async def bare_tasks(lookups: int) -> float:
     async def release() -> None:
         event.set()
 
+    gc.collect()
     cpu = time.process_time()
     async with anyio.create_task_group() as group:
         for _ in range(lookups):
@@ -75,6 +78,7 @@ async def coalesced(lookups: int, delay: float, concurrency: int) -> tuple[float
         async def one(order: int) -> None:
             await client.status(order)
 
+        gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
         async with anyio.create_task_group() as group:
             for order in range(1, lookups + 1):
@@ -87,6 +91,7 @@ async def bulk(lookups: int, concurrency: int) -> float:
     """Client CPU seconds (less the panel's) for one ``statuses()`` call of ``lookups`` IDs."""
     panel = Panel(0)
     async with smmapi.AsyncClient(URL, KEY, transport=panel.transport, max_concurrency=concurrency) as client:
+        gc.collect()
         cpu = time.process_time()
         await client.statuses(range(1, lookups + 1))
         return time.process_time() - cpu - panel.cpu
@@ -103,6 +108,7 @@ async def per_lookup(lookups: int, delay: float, concurrency: int) -> tuple[floa
                 response = await http.post(URL, data={"key": KEY, "action": "status", "order": str(order)})
                 response.json()
 
+        gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
         async with anyio.create_task_group() as group:
             for order in range(1, lookups + 1):
