@@ -334,12 +334,20 @@ def quietly(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return figures
 
 
+async def bounded(limit: float, run: Callable[..., Any], *args: Any) -> Any:
+    """``await run(*args)``, failing after ``limit`` seconds."""
+    with anyio.fail_after(limit):
+        return await run(*args)
+
+
 def cpu(args: argparse.Namespace) -> dict[str, Any]:
-    return quietly(lambda: anyio.run(coalescing.main, args.cpu_lookups, 0.0, args.concurrency))
+    return quietly(
+        lambda: anyio.run(bounded, args.time_limit, coalescing.main, args.cpu_lookups, 0.0, args.concurrency)
+    )
 
 
 def peak_memory(args: argparse.Namespace) -> dict[str, Any]:
-    return quietly(lambda: anyio.run(memory.main, args.pending))
+    return quietly(lambda: anyio.run(bounded, args.time_limit, memory.main, args.pending))
 
 
 # -- 5. watch() ------------------------------------------------------------------------------
