@@ -245,3 +245,15 @@ def test_watch_runs_on_asyncio_too():
         (1, "Completed"),
         (2, "Partial"),
     ]
+
+
+async def test_a_refused_key_ends_the_watch_with_its_error():
+    panel = Orders(o1="Pending")
+    panel.fail_next = 1
+    panel.failure = httpx.Response(200, json={"error": "Invalid API key"})
+    with bounded():
+        async with panel.client() as client:
+            with pytest.raises(smmapi.AuthenticationError):
+                async for _ in client.watch([1], interval=10):
+                    pass
+    assert len(panel.requests) == 1
