@@ -672,8 +672,8 @@ class AsyncClient:
         most ceil(N / 100) requests a round. An order that did not change is asked again after
         twice its last interval, up to ``max_interval`` seconds; a change brings it back to
         ``interval``. An unknown order yields an error update and is dropped; a round that failed
-        as a whole yields one update with ``id=None`` and the watch goes on, except that a refused
-        key raises :class:`AuthenticationError` from the watch, since no later round can succeed. It ends when nothing
+        as a whole yields one update with ``id=None`` and the watch goes on, except that a
+        refused key raises :class:`AuthenticationError` from the watch: no later round can succeed. It ends when nothing
         is left to follow, unless ``until_done=False`` (then it waits for :meth:`Watch.add`).
 
         Example::
