@@ -673,8 +673,9 @@ class AsyncClient:
         twice its last interval, up to ``max_interval`` seconds; a change brings it back to
         ``interval``. An unknown order yields an error update and is dropped; a round that failed
         as a whole yields one update with ``id=None`` and the watch goes on, except that a
-        refused key raises :class:`AuthenticationError` from the watch: no later round can succeed. It ends when nothing
-        is left to follow, unless ``until_done=False`` (then it waits for :meth:`Watch.add`).
+        refused key raises :class:`AuthenticationError`: no later round can succeed. It ends when
+        nothing is left to follow, unless ``until_done=False`` (then it waits for
+        :meth:`Watch.add`).
 
         Example::
 
