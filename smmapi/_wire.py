@@ -22,6 +22,7 @@ import httpx
 
 from ._config import MAX_RETRY_DELAY
 from ._errors import (
+    ClientClosedError,
     ConnectError,
     HTTPStatusError,
     OutcomeUnknownError,
@@ -273,6 +274,11 @@ class Wire:
                 response = await self._http.send(request, follow_redirects=False)
             status = response.status_code
             return self._read(action, response)
+        except RuntimeError as exc:
+            if not self._http.is_closed:
+                raise
+            # aclose() (or the owner of an injected client) closed it while this call waited.
+            raise ClientClosedError(f"{action}: the client was closed") from exc
         except TimeoutError as exc:
             raise RequestTimeoutError(f"{action}: no answer within {self._attempt_bound:g} seconds") from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

@@ -331,3 +331,24 @@ async def test_a_request_that_trickles_on_is_cut_off_at_its_whole_bound():
             with pytest.raises(smmapi.RequestTimeoutError):
                 await client.balance()
             assert anyio.current_time() - started == 4  # connect + write + read + pool
+
+
+async def test_a_call_waiting_for_its_turn_when_the_client_closes_gets_the_closed_client_error():
+    outcomes: list[Any] = []
+
+    with bounded():
+        client = client_for_transport(httpx.MockTransport(lambda request: BALANCE), rate_limit=1)
+
+        async def ask() -> None:
+            try:
+                outcomes.append(await client.balance())
+            except smmapi.SmmError as error:
+                outcomes.append(error)
+
+        async with anyio.create_task_group() as group:
+            await ask()  # takes the rate limit's turn
+            group.start_soon(ask)  # waits a second for the next turn, nothing in flight
+            await anyio.wait_all_tasks_blocked()
+            await client.aclose()  # closes the HTTP client under it at once
+    assert outcomes[0].balance == 1
+    assert isinstance(outcomes[1], smmapi.ClientClosedError)
