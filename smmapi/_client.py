@@ -51,6 +51,9 @@ __all__ = ["AsyncClient"]
 
 log = logging.getLogger("smmapi")
 
+#: Errors that say a write was not carried out (refused, never sent, or sent nowhere).
+_NOTHING_DONE = (PanelError, ConnectError, RedirectError, ClientClosedError)
+
 T = TypeVar("T")
 
 
@@ -464,8 +467,8 @@ class AsyncClient:
                 items = split(answer, keys)
             except (SmmError, TimeoutError) as error:
                 self._counts["request_failures"] += 1
-                if not write or isinstance(error, PanelError | ConnectError | RedirectError):
-                    raise  # the batcher gives it to every caller; nothing was done
+                if not write or isinstance(error, _NOTHING_DONE):
+                    raise  # the batcher gives it to every caller
                 # Each caller gets its own error, naming its own order, to reconcile.
                 return {key: self._unknown(action, {field: str(key)}, error, answer) for key in keys}
             return {key: self._finish(action, field, key, items[key], finish, write=write) for key in keys}
