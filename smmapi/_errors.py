@@ -79,7 +79,14 @@ class ValidationError(SmmError, ValueError):
 
 
 class ClientClosedError(SmmError, RuntimeError):
-    """The client is closed, or is being used from an event loop other than its own."""
+    """The client is closed, or is being used from an event loop other than its own.
+
+    Example::
+
+        async with smmapi.AsyncClient(url, key) as client:
+            ...
+        await client.balance()   # raises ClientClosedError: this client is closed
+    """
 
 
 class PanelError(SmmError):
@@ -105,21 +112,61 @@ class PanelError(SmmError):
 
 
 class AuthenticationError(PanelError):
-    """The panel refused the API key (``"Invalid API key"``)."""
+    """The panel refused the API key (``"Invalid API key"``).
+
+    It is never retried, and a watch raises it rather than yield it: no later request can succeed.
+
+    Example::
+
+        try:
+            await client.balance()
+        except smmapi.AuthenticationError:
+            raise SystemExit("the panel refused the API key") from None
+    """
 
 
 class InsufficientFundsError(PanelError):
-    """The balance does not cover the order (``"Not enough funds on balance"``)."""
+    """The balance does not cover the order (``"Not enough funds on balance"``).
+
+    The panel refused the order, so nothing was placed.
+
+    Example::
+
+        try:
+            order = await client.add(service=1, link=link, quantity=1000)
+        except smmapi.InsufficientFundsError:
+            print("top up first; balance:", (await client.balance()).balance)
+    """
 
 
 class UnknownIdError(PanelError):
-    """The panel knows no order or refill with that ID (``"Incorrect order ID"``)."""
+    """The panel knows no order or refill with that ID (``"Incorrect order ID"``).
+
+    Single lookups raise it; bulk calls such as :meth:`~smmapi.AsyncClient.statuses` give it as
+    that ID's value, and a watch yields it in an :class:`~smmapi.Update` and drops the ID.
+
+    Example::
+
+        try:
+            status = await client.status(99999)
+        except smmapi.UnknownIdError as err:
+            print(err)   # Incorrect order ID
+    """
 
 
 class RateLimitedError(PanelError):
     """The panel asks to slow down (HTTP 429, or a body such as ``"Rate limit exceeded"``).
 
     ``retry_after`` is the delay in seconds the panel asked for, or ``None`` if it named none.
+    A read is retried first, within the client's ``max_retries``; a write raises it at once, and
+    nothing was placed.
+
+    Example::
+
+        try:
+            balance = await client.balance()
+        except smmapi.RateLimitedError as err:
+            await anyio.sleep(err.retry_after or 60)
     """
 
     def __init__(self, message: str, *, status_code: int = 200, retry_after: float | None = None) -> None:
@@ -128,19 +175,63 @@ class RateLimitedError(PanelError):
 
 
 class TransportError(SmmError):
-    """The HTTP request failed before a complete answer arrived; the httpx error is chained."""
+    """The HTTP request failed before a complete answer arrived; the httpx error is chained.
+
+    A read gets it once its retries are used up. A write that may have been sent raises
+    :class:`OutcomeUnknownError` instead, with this error as its ``__cause__``; only
+    :class:`ConnectError` reaches a write's caller as it is.
+
+    Example::
+
+        try:
+            status = await client.status(123)
+        except smmapi.TransportError as err:
+            print("no answer:", err, repr(err.__cause__))   # __cause__ is the httpx error
+    """
 
 
 class ConnectError(TransportError):
-    """No connection to the panel could be made, so nothing was sent (safe to retry, writes too)."""
+    """No connection to the panel could be made, so nothing was sent (safe to retry, writes too).
+
+    The client has already retried the request (up to ``max_retries`` times), writes included.
+
+    Example::
+
+        try:
+            order = await client.add(service=1, link=link, quantity=1000)
+        except smmapi.ConnectError:
+            ...   # the panel never saw this order: placing it again later cannot double it
+    """
 
 
 class RequestTimeoutError(TransportError, TimeoutError):
-    """The panel did not answer in time; the request may or may not have reached it."""
+    """The panel did not answer in time; the request may or may not have reached it.
+
+    A read gets it once its retries are used up; a write raises :class:`OutcomeUnknownError`
+    instead, since the panel may have acted on it.
+
+    Example::
+
+        try:
+            services = await client.services()
+        except smmapi.RequestTimeoutError:   # also caught by `except TimeoutError`
+            services = last_known_services
+    """
 
 
 class HTTPStatusError(SmmError):
-    """The panel answered with an HTTP error status and no readable ``{"error": ...}``."""
+    """The panel answered with an HTTP error status and no readable ``{"error": ...}``.
+
+    ``status_code`` is that status. Reads are retried on a 5xx first; a write answered this way
+    raises :class:`OutcomeUnknownError` instead, unless it was a redirect.
+
+    Example::
+
+        try:
+            balance = await client.balance()
+        except smmapi.HTTPStatusError as err:
+            print("the panel answered HTTP", err.status_code)   # 502, say
+    """
 
     def __init__(self, message: str, *, status_code: int) -> None:
         super().__init__(message)
@@ -151,6 +242,13 @@ class RedirectError(HTTPStatusError):
     """The panel answered with a redirect, which is never followed since it would carry the key.
 
     ``location`` is the target it named; point the client at it if you trust it.
+
+    Example::
+
+        try:
+            await client.balance()
+        except smmapi.RedirectError as err:
+            print("the panel points to", err.location)   # check it before using it as the URL
     """
 
     def __init__(self, message: str, *, status_code: int, location: str | None) -> None:
@@ -161,7 +259,15 @@ class RedirectError(HTTPStatusError):
 class UnreadableAnswerError(SmmError):
     """The answer is not what the API defines: an HTML page, bad JSON, or JSON of the wrong shape.
 
-    The message shows the start of the answer.
+    The message shows the start of the answer. A read whose answer is not JSON at all is retried
+    first; a write answered this way raises :class:`OutcomeUnknownError` instead.
+
+    Example::
+
+        try:
+            services = await client.services()
+        except smmapi.UnreadableAnswerError as err:
+            print(err)   # services: the answer is not JSON: <!DOCTYPE html>...
     """
 
 

@@ -64,6 +64,16 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
     most ceil(N / 100) requests a round. An order whose answer did not change is asked again
     after twice its last interval, up to ``max_interval``; a change brings it back to
     ``interval``. Orders can be added and removed while the watch runs.
+
+    :meth:`~smmapi.AsyncClient.watch`, :meth:`~smmapi.AsyncClient.watch_product_orders` and
+    :meth:`~smmapi.AsyncClient.watch_refills` make one.
+
+    Example::
+
+        async with client.watch([123, 456]) as watch:
+            watch.add([await client.add(service=1, link=link, quantity=100)])
+            async for update in watch:
+                print(update.id, update.error or update.value.status)
     """
 
     def __init__(
@@ -84,7 +94,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         self._followed: dict[int, _Followed] = {}
         self._due: list[tuple[float, int]] = []  # a heap of (due time, ID); stale rows are skipped
         self._ready: list[Update[T]] = []
-        self._added: anyio.Event | None = None
+        self._changed: anyio.Event | None = None  # set to wake a round waiting for its orders
         self._closed = False
         self.add(ids)
 
@@ -100,13 +110,19 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
             if order not in self._followed:
                 self._followed[order] = _Followed(interval=self._interval, due=now)
                 heapq.heappush(self._due, (now, order))
-        if self._added is not None:
-            self._added.set()
+        self._wake()
 
     def remove(self, ids: Iterable[int]) -> None:
-        """Stop following these orders."""
+        """Stop following these orders.
+
+        Example::
+
+            await client.cancel(123)
+            watch.remove([123])
+        """
         for order in unique_ids(ids):
             self._followed.pop(order, None)
+        self._wake()
 
     @property
     def following(self) -> int:
@@ -130,20 +146,28 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         self._followed.clear()
         self._due.clear()
         self._ready.clear()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def _ended(self) -> bool:
+        return self._closed or (not self._followed and self._until_done)
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Update[T]:
         while not self._ready:
-            if self._closed or (not self._followed and self._until_done):
+            if self._ended():
                 raise StopAsyncIteration
             await self._round()
         return self._ready.pop(0)
 
     async def _wait_until_due(self) -> list[int]:
-        """Sleep until some orders are due (or new ones are added); return the IDs due."""
-        while True:
+        """Sleep until some orders are due; return them, or none if the watch ended meanwhile."""
+        while not self._ended():
             while self._due and self._due[0][1] not in self._followed:
                 heapq.heappop(self._due)
             now = anyio.current_time()
@@ -160,13 +184,16 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
                 if due:
                     return due
                 continue
-            self._added = anyio.Event()
+            self._changed = anyio.Event()
             with anyio.move_on_after(self._due[0][0] - now if self._due else math.inf):
-                await self._added.wait()
-            self._added = None
+                await self._changed.wait()
+            self._changed = None
+        return []
 
     async def _round(self) -> None:
         due = await self._wait_until_due()
+        if not due:
+            return
         results = await self._fetch(due)
         now = anyio.current_time()
         failures: dict[int, SmmError] = {}

@@ -1,16 +1,19 @@
 import json
+import math
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import anyio
 import attrs
 import httpx
 import pytest
 import pytest_asyncio
 import smmapi
 from hypothesis import HealthCheck, settings
+from smmapi.testing import FakePanel
 
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile(
@@ -69,3 +72,19 @@ async def _client(
 ) -> AsyncIterator[smmapi.AsyncClient]:
     async with make_client() as client:
         yield client
+
+
+class FollowTheClock(httpx.AsyncBaseTransport):
+    """Serves a FakePanel whose clock follows the event loop's (virtual) clock."""
+
+    def __init__(self, panel: FakePanel) -> None:
+        self.panel = panel
+        self.inner = panel.transport()
+        self.started = math.nan
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        now = anyio.current_time()
+        if math.isnan(self.started):
+            self.started = now - self.panel.now
+        self.panel.advance(max(0.0, now - self.started - self.panel.now))
+        return await self.inner.handle_async_request(request)

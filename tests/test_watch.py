@@ -1,7 +1,6 @@
 """watch(): follow orders until final, with backoff, on a virtual clock (trio's MockClock)."""
 
 import itertools
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,7 +13,7 @@ import smmapi
 import trio.testing
 from smmapi.testing import FakePanel
 
-from conftest import KEY, URL
+from conftest import KEY, URL, FollowTheClock
 
 pytestmark = pytest.mark.anyio
 
@@ -166,6 +165,36 @@ async def test_until_done_false_waits_for_new_orders():
             assert len(panel.requests) == 2
 
 
+@pytest.mark.parametrize(
+    ("until_done", "end"),
+    [
+        (True, lambda watch: watch.remove([1])),
+        (True, lambda watch: watch.aclose()),
+        (False, lambda watch: watch.aclose()),
+    ],
+    ids=["remove-the-last", "aclose", "aclose-not-until-done"],
+)
+async def test_another_task_ending_the_watch_wakes_the_loop_waiting_on_it(until_done, end):
+    panel = Orders(o1="Pending")
+    seen: list[int | None] = []
+    with bounded():
+        async with panel.client() as client, client.watch([1], interval=10, until_done=until_done) as watch:
+
+            async def follow() -> None:
+                seen.extend([update.id async for update in watch])
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(follow)
+                await anyio.sleep(5)  # the first round is done; the loop waits for the next at 10
+                ending = end(watch)
+                if ending is not None:
+                    await ending
+            finished = anyio.current_time()
+    assert seen == [1]
+    assert finished == 5  # at once, not at the next round nor at the bound
+    assert len(panel.requests) == 1
+
+
 async def test_leaving_the_async_with_ends_the_watch_and_cancelling_it_is_clean():
     panel = Orders(o1="Pending")
     with bounded():
@@ -188,22 +217,6 @@ async def test_bad_ids_and_options_are_refused_at_once():
             client.watch(["1"])
         with pytest.raises(smmapi.ValidationError):
             client.watch([1], interval=-1)
-
-
-class FollowTheClock(httpx.AsyncBaseTransport):
-    """Serves a FakePanel whose clock follows the event loop's (virtual) clock."""
-
-    def __init__(self, panel: FakePanel) -> None:
-        self.panel = panel
-        self.inner = panel.transport()
-        self.started = math.nan
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        now = anyio.current_time()
-        if math.isnan(self.started):
-            self.started = now - self.panel.now
-        self.panel.advance(max(0.0, now - self.started - self.panel.now))
-        return await self.inner.handle_async_request(request)
 
 
 async def test_watch_follows_a_fake_panel_until_every_order_is_final():
