@@ -410,7 +410,15 @@ def read_cancel(key: int, item: Mapping[str, Any]) -> None:
     if accepted is None or isinstance(accepted, Mapping | list):
         raise UnreadableAnswerError(f"no cancel answer for order {key}: {snippet(repr(item))}")
     _bare_error(accepted)
-    if not _bool(accepted):
+    if isinstance(accepted, str) and accepted.strip().lower() == "ok":
+        return
+    try:
+        ok = _bool(accepted)
+    except _LooseValueError:
+        raise UnreadableAnswerError(
+            f"cannot read the cancel answer for order {key}: {snippet(repr(item))}"
+        ) from None
+    if not ok:
         raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
 
 

@@ -686,6 +686,30 @@ async def test_cancels_reads_accepted_and_refused(panel, client):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("ok", None, id="ok"),
+        pytest.param(" OK ", None, id="OK"),
+        pytest.param("true", None, id="true"),
+        pytest.param(0, smmapi.PanelError, id="zero"),
+        pytest.param("nope", smmapi.OutcomeUnknownError, id="one-word"),
+        pytest.param(7, smmapi.OutcomeUnknownError, id="a-number"),
+    ],
+)
+async def test_cancels_read_each_flag_and_an_unreadable_one_is_that_ids_error(panel, client, value, expected):
+    panel.answers["cancel"] = [{"order": 2, "cancel": value}, {"order": 3, "cancel": 1}]
+
+    result = await client.cancels([2, 3])
+
+    assert result[3] is None  # one unreadable item does not spoil the others
+    if expected is None:
+        assert result[2] is None
+    else:
+        assert type(result[2]) is expected
+
+
+@pytest.mark.asyncio
 async def test_product_order_statuses_reads_items_and_per_item_errors(panel, client):
     panel.answers["product_order_status"] = {
         "123": {"charge": 7.5, "status": "Completed", "result": "c85c1d1a"},
