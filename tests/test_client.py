@@ -1,16 +1,12 @@
 """Every public method of AsyncClient against a MockTransport panel, and the client's lifecycle."""
 
-import builtins
-import functools
 import gc
 import re
 import sys
-import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,8 +15,6 @@ import pytest
 import smmapi
 
 from conftest import KEY, URL, Panel
-
-README = Path(__file__).parents[1] / "README.md"
 
 STATUS = {
     "charge": "0.27819",
@@ -1310,54 +1304,6 @@ async def test_headers_override_the_user_agent(make_client, name):
         await client.balance()
 
     assert seen[0].headers.get_list("user-agent") == ["mine/1.0"]
-
-
-# -- the README ------------------------------------------------------------------------------------
-
-
-def readme_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Example", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "README.md has no ```python block under ## Example"
-    return match.group(1)
-
-
-@pytest.mark.asyncio
-async def test_readme_example_runs(panel, capsys):
-    panel.answers["balance"] = {"balance": "68.6868", "currency": "USD"}
-    panel.answers["add"] = {"order": 23501}
-
-    def lookup(key: int) -> Any:
-        return STATUS if key == 23501 else {"error": "Incorrect order ID"}
-
-    panel.answers["status"] = by_form("order", lookup, lambda ids: {key: lookup(key) for key in ids})
-
-    code = readme_example()
-    assert "anyio.run(main)" in code
-    code = code.replace("anyio.run(main)", "")
-    stand_in = types.ModuleType("smmapi")
-    stand_in.__dict__.update(
-        {name: getattr(smmapi, name) for name in dir(smmapi) if not name.startswith("__")}
-    )
-    stand_in.AsyncClient = functools.partial(
-        smmapi.AsyncClient, transport=httpx.MockTransport(panel), retry_backoff=0, batch_window=0
-    )
-
-    def importer(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "smmapi":
-            return stand_in
-        return builtins.__import__(name, *args, **kwargs)
-
-    namespace: dict[str, Any] = {"__builtins__": {**vars(builtins), "__import__": importer}}
-    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102  (the README's own code)
-    await namespace["main"]()
-
-    printed = capsys.readouterr().out
-    assert "Decimal('68.6868')" in printed
-    assert "order=23501" in printed
-    assert "UnknownIdError" in printed
-    assert panel.actions()[:2] == ["balance", "add"]
 
 
 @pytest.mark.asyncio
