@@ -22,6 +22,7 @@ import importlib
 import inspect
 import re
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +214,51 @@ def test_every_public_value_is_described_in_the_reference():
     ]
     assert values
     assert [value for value in values if f":: {value}\n" not in reference] == []
+
+
+def docstring_examples() -> list[tuple[str, str]]:
+    """Each ``Example::`` block of the public docstrings, named by where it is."""
+    found = []
+    for module in (smmapi, smmapi.testing):
+        owners = [module, *(getattr(module, name) for name in module.__all__)]
+        for owner in filter(lambda o: inspect.ismodule(o) or inspect.isclass(o), owners):
+            members = vars(owner).items() if inspect.isclass(owner) else []
+            docs = [(owner.__name__, inspect.getdoc(owner))]
+            for name, member in members:
+                function = getattr(member, "__func__", getattr(member, "fget", member))
+                if not name.startswith("_") and callable(function):
+                    docs.append((f"{owner.__name__}.{name}", inspect.getdoc(function)))
+            for where, doc in docs:
+                blocks = re.finditer(r"^( *)Example::\n\n((?:\1 +.*\n|\n)+)", (doc or "") + "\n", re.M)
+                found.extend((where, textwrap.dedent(match[2])) for match in blocks)
+    return found
+
+
+EXAMPLES = docstring_examples()
+#: What the examples' names stand for; any attribute they use of these must exist.
+_NAMES = {
+    "smmapi": smmapi,
+    "client": smmapi.AsyncClient,
+    "watch": smmapi.Watch,
+    "panel": FakePanel(),  # an instance: its url and key are set in __init__
+    "smm_panel": FakePanel(),
+    "Fault": smmapi.testing.Fault,
+}
+
+
+@pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
+def test_every_docstring_example_compiles_and_calls_what_exists(where, example):
+    tree = compile(example, where, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    missing = [
+        f"{node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in _NAMES
+        and not hasattr(_NAMES[node.value.id], node.attr)
+    ]
+    assert missing == []
+
+
+def test_the_docstrings_have_examples_to_check():
+    assert len(EXAMPLES) >= 60
