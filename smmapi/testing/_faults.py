@@ -269,13 +269,7 @@ class Fault:
 
             panel.misbehave(Fault.missing_ids([10_002]), action="status", times=1)
         """
-        chosen = None if ids is None else tuple(ids)
-        return cls(
-            "missing_ids",
-            "after",
-            ids=chosen,
-            label=_call("missing_ids", *([] if chosen is None else [list(chosen)])),
-        )
+        return cls._about_ids("missing_ids", ids)
 
     @classmethod
     def extra_ids(cls, ids: Iterable[int] | None = None) -> Fault:
@@ -285,13 +279,12 @@ class Fault:
 
             panel.misbehave(Fault.extra_ids([99]), action="status", times=1)
         """
+        return cls._about_ids("extra_ids", ids)
+
+    @classmethod
+    def _about_ids(cls, kind: str, ids: Iterable[int] | None) -> Fault:
         chosen = None if ids is None else tuple(ids)
-        return cls(
-            "extra_ids",
-            "after",
-            ids=chosen,
-            label=_call("extra_ids", *([] if chosen is None else [list(chosen)])),
-        )
+        return cls(kind, "after", ids=chosen, label=_call(kind, *([] if chosen is None else [list(chosen)])))
 
     def fits(self, action: str | None, fields: Mapping[str, str]) -> bool:
         """Whether this fault can apply to a request (bulk-only faults need a bulk form)."""
