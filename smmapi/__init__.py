@@ -8,8 +8,6 @@ Example::
         print(await client.balance())
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0.dev0"
 
 from ._client import AsyncClient
@@ -30,6 +28,8 @@ from ._errors import (
     UnreadableAnswerError,
     ValidationError,
 )
+from ._forms import AddFields
+from ._lookups import ActionDialect
 from ._models import (
     Balance,
     OrderState,
@@ -44,6 +44,8 @@ from ._stats import Stats
 from ._watch import Update, Watch
 
 __all__ = [
+    "ActionDialect",
+    "AddFields",
     "AsyncClient",
     "AuthenticationError",
     "Balance",

@@ -134,7 +134,7 @@ class Batcher(Generic[K, V, R]):
         """The value for ``key``; its error is raised."""
         self._check_open()
         entry = self._enqueue(key)
-        await self._take_part(entry.batch, [entry])
+        await self._take_part([entry])
         outcome = entry.outcome
         if isinstance(outcome, BaseException):
             # Callers of one key share its error: raise it without the others' traceback frames.
@@ -149,23 +149,28 @@ class Batcher(Generic[K, V, R]):
         for entry in entries:
             by_batch.setdefault(entry.batch, []).append(entry)
         if len(by_batch) == 1:
-            ((batch, mine),) = by_batch.items()
-            await self._take_part(batch, mine)
+            await self._take_part(entries)
         else:
             async with anyio.create_task_group() as group:
-                for batch, mine in by_batch.items():
-                    group.start_soon(self._take_part, batch, mine)
+                for mine in by_batch.values():
+                    group.start_soon(self._take_part, mine)
         return {entry.key: entry.outcome for entry in entries}
 
-    async def _take_part(self, batch: _Batch, mine: list[_Entry]) -> None:
-        """Wait until every entry of ``mine`` (all in ``batch``) is resolved.
+    async def _take_part(self, mine: list[_Entry]) -> None:
+        """Wait until every entry of ``mine`` is resolved.
 
         A batch that is not sent and has no leader is led by the first of its callers to get
-        here: the one that opened it, or, if its leader left, whoever wakes first.
-        ``mine`` is this caller's own list: its identity marks the batch's leader.
+        here: the one that opened it, or, if its leader left, whoever wakes first. An entry may
+        move to a new batch before it is sent (when ``max_size`` shrank): each turn follows the
+        batch of the first entry still pending. ``mine`` is this caller's own list: its identity
+        marks the batch's leader.
         """
         try:
-            while not all(entry.done for entry in mine):
+            while True:
+                pending = next((entry for entry in mine if not entry.done), None)
+                if pending is None:
+                    return
+                batch = pending.batch
                 if batch.leader is None and not batch.sent:
                     batch.leader = mine
                 if batch.leader is mine:
@@ -173,13 +178,17 @@ class Batcher(Generic[K, V, R]):
                 else:
                     await batch.wake.wait()
         except BaseException:
-            self._leave(batch, mine)
+            by_batch: dict[_Batch, list[_Entry]] = {}
+            for entry in mine:
+                by_batch.setdefault(entry.batch, []).append(entry)
+            for batch, entries in by_batch.items():
+                self._leave(batch, mine, entries)
             raise
 
-    def _leave(self, batch: _Batch, mine: list[_Entry]) -> None:
+    def _leave(self, batch: _Batch, mine: list[_Entry], entries: list[_Entry]) -> None:
         """A caller gave up: drop its unsent keys no one else waits on; find the batch a leader."""
         orphaned = []
-        for entry in mine:
+        for entry in entries:
             entry.waiters -= 1
             if entry.waiters > 0:
                 continue
@@ -200,7 +209,11 @@ class Batcher(Generic[K, V, R]):
             if self._open is batch:
                 self._open = None
             return
-        # Wake the other waiters: the first to run takes the batch over.
+        self._wake_all(batch)
+
+    @staticmethod
+    def _wake_all(batch: _Batch) -> None:
+        """Wake the batch's waiters: the first to run takes it over if it has no leader."""
         wake, batch.wake = batch.wake, anyio.Event()
         wake.set()
 
@@ -221,6 +234,18 @@ class Batcher(Generic[K, V, R]):
                 ", ".join(f"{entry.key}: {entry.outcome!r}" for entry in entries),
             )
 
+    def _split_off(self, batch: _Batch, keys: list[K]) -> None:
+        """Move ``keys`` (not sent) out of ``batch`` into new batches of ``max_size``, sent at once."""
+        size = max(1, self.max_size)
+        for start in range(0, len(keys), size):
+            moved = _Batch(anyio.current_time())
+            moved.full.set()
+            for key in keys[start : start + size]:
+                entry = batch.entries.pop(key)
+                entry.batch = moved
+                moved.entries[key] = entry
+        self._wake_all(batch)
+
     # -- leading -----------------------------------------------------------------------------
 
     async def _lead(self, batch: _Batch) -> None:
@@ -231,12 +256,23 @@ class Batcher(Generic[K, V, R]):
                     await batch.full.wait()
             else:
                 await anyio.lowlevel.checkpoint()
-        reservation = await self._reserve()
+        try:
+            reservation = await self._reserve()
+        except SmmError as error:
+            # No slot will come (the client closed): nothing was sent, and every waiter is told.
+            if self._open is batch:
+                self._open = None
+            self._resolve(batch, batch.live_keys(), dict.fromkeys(batch.live_keys(), error))
+            return
         try:
             if self._open is batch:
                 self._open = None
             self._prune(batch)
             keys = batch.live_keys()
+            if len(keys) > self.max_size:
+                # The batch formed before max_size shrank: the rest go in batches of the new size.
+                self._split_off(batch, keys[self.max_size :])
+                keys = keys[: self.max_size]
             if not keys:
                 return
             batch.sent = True
@@ -280,19 +316,24 @@ class Batcher(Generic[K, V, R]):
 
     def _resolve(self, batch: _Batch, keys: list[K], outcomes: Mapping[K, Any]) -> None:
         orphaned = []
+        late = []
         for key in keys:
             entry = batch.entries[key]
-            if entry.done:
-                continue
             outcome = outcomes.get(key)
             if key not in outcomes:
                 outcome = SmmError(f"{self._describe}: no outcome for {key!r}")
+            if entry.done:
+                if self._shield and batch.sent:
+                    late.append(f"{key}: {outcome!r}")
+                continue
             entry.outcome, entry.done = outcome, True
             if self._entries.get(key) is entry:
                 del self._entries[key]
             if entry.waiters <= 0:
                 orphaned.append(entry)
         self._log_orphans(orphaned)
+        if late:
+            log.warning("%s answered after the client closed: %s", self._describe, ", ".join(late))
         batch.wake.set()
         self._maybe_idle()
 
@@ -316,15 +357,33 @@ class Batcher(Generic[K, V, R]):
             await self._idle.wait()
 
     def fail_pending(self) -> None:
-        """Give every key still waiting a :class:`~smmapi.ClientClosedError`."""
-        error = ClientClosedError("the client was closed before an answer arrived")
+        """Settle every key still waiting: nothing of it may be sent any more.
+
+        A key never sent gets :class:`~smmapi.ClientClosedError`; a key of a shielded batch in
+        flight gets the ``interrupted`` error (its outcome is unknown), logged at WARNING, and its
+        answer, if it still comes, is logged too.
+        """
+        unsent = ClientClosedError("the client was closed before this was sent")
+        unanswered = ClientClosedError("the client was closed before an answer arrived")
+        interrupted = []
         for entry in list(self._entries.values()):
-            entry.outcome, entry.done = error, True
+            if not entry.batch.sent:
+                outcome: Any = unsent
+            elif self._shield:
+                outcome = self._interruption(entry.key)
+                interrupted.append(f"{entry.key}: {outcome!r}")
+            else:
+                outcome = unanswered
+            entry.outcome, entry.done = outcome, True
             entry.batch.wake.set()
         self._entries.clear()
+        if interrupted:
+            log.warning("%s still in flight when the client closed: %s", self._describe, ", ".join(interrupted))
+
+
 
     async def aclose(self, grace: float) -> None:
-        """:meth:`close`, wait up to ``grace`` seconds for what is in flight, then fail the rest."""
+        """:meth:`close`, wait up to ``grace`` seconds for what is in flight, then settle the rest."""
         self.close()
         try:
             with anyio.move_on_after(grace):

@@ -2,57 +2,38 @@
 
 from __future__ import annotations
 
-import datetime
 import enum
-import logging
 import warnings
-from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import anyio
 import anyio.lowlevel
 import httpx
 
 from . import _config
-from ._batcher import Batcher
 from ._cached import Cached
-from ._convert import (
-    list_splitter,
-    make_converter,
-    read_cancel,
-    read_catalogue,
-    read_id,
-    read_refill,
-    read_refill_status,
-    split_by_id,
-    structure,
+from ._convert import make_converter, read_catalogue, structure
+from ._errors import ClientClosedError, SmmError, ValidationError
+from ._forms import AddFields, add_form, fields_doc, positive_id, product_order_form, unique_ids
+from ._lookups import (
+    CANCEL,
+    PRODUCT_ORDER_STATUS,
+    REFILL,
+    REFILL_STATUS,
+    STATUS,
+    ActionDialect,
+    Lookups,
+    Spec,
 )
-from ._errors import (
-    ClientClosedError,
-    ConnectError,
-    OutcomeUnknownError,
-    PanelError,
-    RedirectError,
-    SmmError,
-    UnreadableAnswerError,
-    ValidationError,
-)
-from ._forms import add_form, positive_id, product_order_form, unique_ids
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._options import check_number, check_url, request_bound, request_headers, request_timeout
 from ._stats import Stats
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
-from ._wire import Secret, Slot, Wire
+from ._wire import Secret, Wire
 
 __all__ = ["AsyncClient"]
-
-log = logging.getLogger("smmapi")
-
-#: Errors that say a write was not carried out (refused, never sent, or sent nowhere).
-_NOTHING_DONE = (PanelError, ConnectError, RedirectError, ClientClosedError)
 
 T = TypeVar("T")
 
@@ -88,6 +69,10 @@ class AsyncClient:
         catalogue_ttl: Seconds to keep :meth:`services` and :meth:`products` answers;
             ``None`` (the default) fetches them each time.
         allow_http: Allow plain http to a host that is not loopback.
+        bulk: Pins how the panel reads the actions asked by ID, instead of learning it:
+            ``False`` sends one ID per request (``order=ID``), ``True`` always trusts the bulk
+            form (``orders=1,2``); a mapping pins single actions, such as ``{"refill": False}``.
+            See :attr:`dialect`.
         transport: An httpx async transport to send through (for example
             ``httpx.MockTransport`` or ``smmapi.testing.FakePanel().transport()``).
         http_client: An :class:`httpx.AsyncClient` to send through; you keep the duty to close it.
@@ -116,6 +101,7 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         catalogue_ttl: float | None = None,
         allow_http: bool = False,
+        bulk: bool | Mapping[str, bool] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
@@ -156,31 +142,21 @@ class AsyncClient:
             attempt_bound=request_bound(http_client.timeout),
             rate_limit=rate_limit,
         )
-        self._batch_window = batch_window
-        self._max_batch_size = max_batch_size
         self._converter = make_converter()
         self._loop_token: object | None = None
         self._services = Cached(self._fetch_services, catalogue_ttl)
         self._products = Cached(self._fetch_products, catalogue_ttl)
-        self._write_bound = (
-            request_bound(http_client.timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
+        self._lookups = Lookups(
+            self._wire,
+            self._converter,
+            window=batch_window,
+            max_batch_size=max_batch_size,
+            write_bound=(
+                request_bound(http_client.timeout) * (1 + max_retries) + _config.MAX_RETRY_DELAY * max_retries
+            ),
+            bulk=bulk,
         )
         self._close_grace = min(request_bound(http_client.timeout), _config.DEFAULT_TIMEOUT)
-        self._counts: Counter[str] = Counter()
-        self._batchers: list[Batcher[int, Any, Slot]] = []
-        self._statuses = self._lookup("status", "orders", split_by_id, self._read_status)
-        self._product_statuses = self._lookup(
-            "product_order_status", "orders", split_by_id, self._read_product_status
-        )
-        self._refill_statuses = self._lookup(
-            "refill_status", "refills", list_splitter("refill", "status"), self._read_refill_status
-        )
-        self._refills = self._lookup(
-            "refill", "orders", list_splitter("order", "refill"), read_refill, write=True
-        )
-        self._cancels = self._lookup(
-            "cancel", "orders", list_splitter("order", "cancel"), read_cancel, write=True
-        )
         self._state = _State.UNOPENED  # last: a client that failed to construct has nothing to close
 
     def __repr__(self) -> str:
@@ -204,8 +180,11 @@ class AsyncClient:
         """Close the client and the HTTP client it made; calling it again does nothing.
 
         Lookups still queued are sent at once, and requests in flight are awaited for up to one
-        request's ``timeout``; callers still waiting after that get a
-        :class:`~smmapi.ClientClosedError`. New calls raise it too.
+        request's ``timeout``. Then nothing more is sent: a call that was never sent gets a
+        :class:`~smmapi.ClientClosedError`, a write still in flight an
+        :class:`~smmapi.OutcomeUnknownError` (its answer, if it still comes, is logged at
+        WARNING). New calls raise ``ClientClosedError``. Called from another event loop than
+        the client's, it closes the client all the same and raises ``ClientClosedError``.
 
         Example::
 
@@ -218,16 +197,25 @@ class AsyncClient:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
-        for batcher in self._batchers:
-            batcher.close()
+        if self._loop_token is not None and self._loop_token != anyio.lowlevel.current_token():
+            # Nothing of its own loop may be touched from here: settle what waits, drop its
+            # connections, and say so.
+            self._wire.gate.closed = True
+            self._lookups.fail_pending()
+            if self._owns_http:
+                self._wire.abandon()
+            raise ClientClosedError(
+                "aclose() was called from another event loop than the client's; it is closed"
+                " now, but close each client in the event loop that used it"
+            )
+        self._lookups.close()
         try:
             with anyio.move_on_after(self._close_grace):
-                for batcher in self._batchers:
-                    await batcher.wait_idle()
+                await self._lookups.wait_idle()
                 await self._wire.wait_idle()
         finally:
-            for batcher in self._batchers:
-                batcher.fail_pending()
+            self._wire.gate.close()  # nothing is sent from now on; whoever waits for a slot is let go
+            self._lookups.fail_pending()
             if self._owns_http:
                 with anyio.CancelScope(shield=True):
                     await self._wire.aclose()
@@ -301,62 +289,7 @@ class AsyncClient:
 
     # -- orders ----------------------------------------------------------------------------
 
-    async def _write_id(self, action: str, fields: Mapping[str, str], id_field: str) -> int:
-        """Send a paid write once and read the ID it created.
-
-        Once a request slot is ours the write runs shielded, bounded by the write timeout: a
-        caller who leaves cannot cut off an order the panel may be placing; its outcome is
-        logged at WARNING instead.
-        """
-        self._enter()
-        slot = await self._reserve()
-        outcome: int | SmmError
-        answer: Any = None
-        with anyio.CancelScope(shield=True):
-            try:
-                with anyio.fail_after(self._write_bound):
-                    answer = await self._wire.post(action, fields, write=True, slot=slot)
-                outcome = read_id(answer, id_field)
-            except UnreadableAnswerError as error:
-                outcome = self._unknown(action, fields, error, answer)
-            except TimeoutError as error:
-                outcome = self._unknown(action, fields, error, None)
-            except SmmError as error:
-                outcome = error
-        try:
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        except BaseException:
-            log.warning("%s finished after its caller left: %r", action, outcome)
-            raise
-        if isinstance(outcome, SmmError):
-            raise outcome
-        return outcome
-
-    async def add(
-        self,
-        *,
-        service: int,
-        link: str | None = None,
-        quantity: int | None = None,
-        runs: int | None = None,
-        interval: int | None = None,
-        comments: str | Sequence[str] | None = None,
-        usernames: str | Sequence[str] | None = None,
-        hashtags: str | Sequence[str] | None = None,
-        hashtag: str | None = None,
-        username: str | None = None,
-        media: str | None = None,
-        answer_number: int | None = None,
-        groups: str | Sequence[str] | None = None,
-        keywords: str | Sequence[str] | None = None,
-        min_per_post: int | None = None,
-        max_per_post: int | None = None,
-        posts: int | None = None,
-        old_posts: int | None = None,
-        delay: int | None = None,
-        expiry: str | datetime.date | None = None,
-        extra_fields: Mapping[str, str | int | Decimal] | None = None,
-    ) -> int:
+    async def add(self, *, service: int, **fields: Unpack[AddFields]) -> int:
         """Place an order and return its ID. A paid write: it is never sent twice.
 
         Every order type's fields are named keywords, so a typo is a ``TypeError`` and never a
@@ -364,27 +297,8 @@ class AsyncClient:
 
         Args:
             service: The service ID from :meth:`services`.
-            link: The page, post or profile to deliver to.
-            quantity: How many; not for package and custom-comment services.
-            runs: Drip-feed: deliver ``quantity`` this many times ...
-            interval: ... this many minutes apart.
-            comments: Custom comments: one text per comment (sent one per line).
-            usernames: Mentions: the usernames to mention.
-            hashtags: Mentions with hashtags: the hashtags.
-            hashtag: Mentions: the hashtag to take usernames from.
-            username: Mentions: the user whose followers to mention; comment likes: the comment's
-                owner; subscriptions: the account to follow.
-            media: Mentions: the media whose likers to mention.
-            answer_number: Poll: the answer to vote for.
-            groups: Invites from groups: the source groups.
-            keywords: SEO: the search keywords.
-            min_per_post: Subscriptions: the least quantity per new post ...
-            max_per_post: ... and the most.
-            posts: Subscriptions: how many new posts to serve.
-            old_posts: Subscriptions: how many existing posts to serve.
-            delay: Subscriptions: minutes to wait after a post.
-            expiry: Subscriptions: the end date (a ``datetime.date`` or ``"d/m/Y"``).
-            extra_fields: Fields of your panel's own that smmapi does not name.
+            fields: The order type's fields, each a keyword of :class:`AddFields`:
+{fields}
 
         Raises:
             ValidationError: a value has the wrong shape; nothing was sent.
@@ -396,31 +310,11 @@ class AsyncClient:
             order = await client.add(service=1, link="https://example.com/p/1", quantity=1000)
             drip = await client.add(service=1, link=link, quantity=100, runs=10, interval=30)
             custom = await client.add(service=2, link=link, comments=["Nice!", "Great post"])
-        """
-        fields = add_form(
-            service=service,
-            link=link,
-            quantity=quantity,
-            runs=runs,
-            interval=interval,
-            comments=comments,
-            usernames=usernames,
-            hashtags=hashtags,
-            hashtag=hashtag,
-            username=username,
-            media=media,
-            answer_number=answer_number,
-            groups=groups,
-            keywords=keywords,
-            min_per_post=min_per_post,
-            max_per_post=max_per_post,
-            posts=posts,
-            old_posts=old_posts,
-            delay=delay,
-            expiry=expiry,
-            extra_fields=extra_fields,
-        )
-        return await self._write_id("add", fields, "order")
+        """  # noqa: D417  (the fields are listed from AddFields below the class)
+        form = add_form(service, fields)
+        self._enter()
+        return await self._lookups.write_id("add", form)
+
 
     async def add_product_order(self, *, product: int, quantity: int, require: str | None = None) -> int:
         """Order a product and return the order's ID. A paid write: it is never sent twice.
@@ -434,113 +328,39 @@ class AsyncClient:
 
             order = await client.add_product_order(product=1, quantity=1, require="me@example.com")
         """
-        fields = product_order_form(product=product, quantity=quantity, require=require)
-        return await self._write_id("add_product_order", fields, "order")
+        form = product_order_form(product=product, quantity=quantity, require=require)
+        self._enter()
+        return await self._lookups.write_id("add_product_order", form)
 
     # -- lookups by ID ---------------------------------------------------------------------
 
-    def _lookup(
-        self,
-        action: str,
-        field: str,
-        split: Callable[[Any, Sequence[int]], dict[int, Any]],
-        finish: Callable[[int, Any], Any],
-        *,
-        write: bool = False,
-    ) -> Batcher[int, Any, Slot]:
-        """The coalescer of one action: each batch is one bulk request ``field=1,2,3``."""
-
-        async def send(keys: list[int], reservation: Slot) -> dict[int, Any]:
-            fields = {field: ",".join(map(str, keys))}
-            answer: Any = None
-            try:
-                with anyio.fail_after(self._write_bound if write else None):
-                    answer = await self._wire.post(
-                        action, fields, write=write, ids=len(keys), slot=reservation
-                    )
-                if action == "refill" and isinstance(answer, Mapping) and len(keys) > 1:
-                    log.warning("this panel answers a bulk refill with one object: refills go one by one now")
-                    batcher.max_size = 1
-                    raise UnreadableAnswerError(
-                        f"refill: one answer came for {len(keys)} orders and cannot be split by order"
-                    )
-                items = split(answer, keys)
-            except (SmmError, TimeoutError) as error:
-                self._counts["request_failures"] += 1
-                if not write or isinstance(error, _NOTHING_DONE):
-                    raise  # the batcher gives it to every caller
-                # Each caller gets its own error, naming its own order, to reconcile.
-                return {key: self._unknown(action, {field: str(key)}, error, answer) for key in keys}
-            return {key: self._finish(action, field, key, items[key], finish, write=write) for key in keys}
-
-        batcher: Batcher[int, Any, Slot] = Batcher(
-            send,
-            reserve=self._reserve,
-            window=self._batch_window,
-            max_size=self._max_batch_size,
-            shield=write,
-            interrupted=lambda key: self._unknown(action, {field: str(key)}, None, None),
-            describe=action,
-        )
-        self._batchers.append(batcher)
-        return batcher
-
-    @staticmethod
-    def _unknown(
-        action: str, fields: Mapping[str, str], cause: BaseException | None, answer: Any
-    ) -> OutcomeUnknownError:
-        """The error of a write that may have reached the panel without a usable answer."""
-        if isinstance(cause, OutcomeUnknownError):  # the wire's, for the whole request
-            cause = cause.__cause__ or cause
-        reason = f"but {cause}" if cause is not None else "but the request was interrupted"
-        error = OutcomeUnknownError(
-            f"{action}: the panel may have received it, {reason}", action=action, fields=fields, answer=answer
-        )
-        error.__cause__ = cause
-        return error
-
-    def _finish(
-        self, action: str, field: str, key: int, item: Any, finish: Callable[[int, Any], Any], *, write: bool
-    ) -> Any:
-        """One ID's value or error from its item in the answer."""
-        result = item
-        if not isinstance(item, SmmError):
-            try:
-                result = finish(key, item)
-            except SmmError as error:
-                result = error
-        if isinstance(result, PanelError):
-            self._counts["item_errors"] += 1
-        if write and isinstance(result, UnreadableAnswerError):
-            return self._unknown(
-                action, {field: str(key)}, result, None if isinstance(item, SmmError) else item
-            )
-        return result
-
-    async def _reserve(self) -> Slot:
-        slot = self._wire.slot()
-        await slot.acquire()
-        return slot
-
-    async def _get(self, batcher: Batcher[int, T, Slot], key: int) -> T:
+    async def _get(self, spec: Spec, key: int) -> Any:
         self._enter()
-        return await batcher.get(key)
+        return await self._lookups.get(spec, key)
 
-    async def _get_many(self, batcher: Batcher[int, T, Slot], ids: Iterable[int]) -> dict[int, T | SmmError]:
+    async def _get_many(self, spec: Spec, ids: Iterable[int]) -> dict[int, Any]:
         wanted = unique_ids(ids)
         self._enter()
         if not wanted:
             return {}
-        return await batcher.get_many(wanted)
+        return await self._lookups.get_many(spec, wanted)
 
-    def _read_status(self, key: int, item: Any) -> OrderStatus:
-        return structure(self._converter, item, OrderStatus, order=key)
+    @property
+    def dialect(self) -> Mapping[str, ActionDialect]:
+        """What this client has learnt of how its panel reads each action asked by ID.
 
-    def _read_product_status(self, key: int, item: Any) -> ProductOrderStatus:
-        return structure(self._converter, item, ProductOrderStatus, order=key)
+        A batch of one ID goes in the single form (``order=ID``), several in the bulk form
+        (``orders=1,2``). Not every panel reads the bulk form, or 100 IDs in it: the client
+        learns it from the answers to reads (re-asking those IDs one by one or in smaller
+        batches; a write is never re-sent to learn), logs one INFO line when it learns
+        something, and shows it here. Pin it with ``AsyncClient(bulk=...)``.
 
-    def _read_refill_status(self, key: int, item: Any) -> RefillStatus:
-        return read_refill_status(self._converter, key, item)
+        Example::
+
+            for action, known in client.dialect.items():
+                print(action, known.bulk, known.batch_size)
+        """
+        return self._lookups.dialect
 
     async def status(self, order: int) -> OrderStatus:
         """Where one order stands. Concurrent calls are coalesced into bulk requests.
@@ -553,7 +373,7 @@ class AsyncClient:
             status = await client.status(123)
             print(status.status, status.remains)   # Completed 0
         """
-        return await self._get(self._statuses, positive_id(order, "order"))
+        return await self._get(STATUS, positive_id(order, "order"))
 
     async def statuses(self, orders: Iterable[int]) -> dict[int, OrderStatus | SmmError]:
         """Where many orders stand, in bulk requests of up to 100 IDs.
@@ -567,7 +387,7 @@ class AsyncClient:
                 if isinstance(status, smmapi.SmmError):
                     ...
         """
-        return await self._get_many(self._statuses, orders)
+        return await self._get_many(STATUS, orders)
 
     async def refill(self, order: int) -> int:
         """Ask for a refill of an order and return the refill's ID. A write: never sent twice.
@@ -580,7 +400,7 @@ class AsyncClient:
 
             refill = await client.refill(123)
         """
-        return await self._get(self._refills, positive_id(order, "order"))
+        return await self._get(REFILL, positive_id(order, "order"))
 
     async def refills(self, orders: Iterable[int]) -> dict[int, int | SmmError]:
         """Ask for refills of many orders; each value is the refill ID or that order's error.
@@ -589,7 +409,7 @@ class AsyncClient:
 
             refills = await client.refills([123, 456])   # {123: 7, 456: UnknownIdError(...)}
         """
-        return await self._get_many(self._refills, orders)
+        return await self._get_many(REFILL, orders)
 
     async def refill_status(self, refill: int) -> RefillStatus:
         """Where one refill stands. Concurrent calls are coalesced into bulk requests.
@@ -598,7 +418,7 @@ class AsyncClient:
 
             status = await client.refill_status(7)
         """
-        return await self._get(self._refill_statuses, positive_id(refill, "refill"))
+        return await self._get(REFILL_STATUS, positive_id(refill, "refill"))
 
     async def refill_statuses(self, refills: Iterable[int]) -> dict[int, RefillStatus | SmmError]:
         """Where many refills stand; each value is the status or that refill's error.
@@ -607,7 +427,7 @@ class AsyncClient:
 
             statuses = await client.refill_statuses([7, 8])
         """
-        return await self._get_many(self._refill_statuses, refills)
+        return await self._get_many(REFILL_STATUS, refills)
 
     async def cancel(self, order: int) -> None:
         """Ask the panel to cancel an order. A write: never sent twice.
@@ -620,7 +440,7 @@ class AsyncClient:
 
             await client.cancel(123)
         """
-        await self._get(self._cancels, positive_id(order, "order"))
+        await self._get(CANCEL, positive_id(order, "order"))
 
     async def cancels(self, orders: Iterable[int]) -> dict[int, SmmError | None]:
         """Ask the panel to cancel many orders; each value is ``None`` (accepted) or the error.
@@ -629,7 +449,7 @@ class AsyncClient:
 
             refused = {o: e for o, e in (await client.cancels([123, 456])).items() if e}
         """
-        return await self._get_many(self._cancels, orders)
+        return await self._get_many(CANCEL, orders)
 
     async def product_order_status(self, order: int) -> ProductOrderStatus:
         """Where one product order stands. Concurrent calls are coalesced into bulk requests.
@@ -638,7 +458,7 @@ class AsyncClient:
 
             status = await client.product_order_status(5)
         """
-        return await self._get(self._product_statuses, positive_id(order, "order"))
+        return await self._get(PRODUCT_ORDER_STATUS, positive_id(order, "order"))
 
     async def product_order_statuses(self, orders: Iterable[int]) -> dict[int, ProductOrderStatus | SmmError]:
         """Where many product orders stand; each value is the status or that order's error.
@@ -647,7 +467,7 @@ class AsyncClient:
 
             statuses = await client.product_order_statuses([5, 6])
         """
-        return await self._get_many(self._product_statuses, orders)
+        return await self._get_many(PRODUCT_ORDER_STATUS, orders)
 
     @staticmethod
     def _watch(
@@ -754,13 +574,18 @@ class AsyncClient:
             stats = client.stats()
             print(stats.lookups, stats.requests, stats.ids_per_request)
         """
+        batchers = self._lookups.batchers.values()
         return Stats(
-            lookups=sum(batcher.lookups for batcher in self._batchers),
-            ids_sent=sum(batcher.keys_sent for batcher in self._batchers),
+            lookups=sum(batcher.lookups for batcher in batchers),
+            ids_sent=sum(batcher.keys_sent for batcher in batchers),
             requests=sum(self._wire.requests.values()),
             requests_by_action=self._wire.requests,
-            bulk_requests=sum(batcher.batches_sent for batcher in self._batchers),
-            item_errors=self._counts["item_errors"],
-            request_failures=self._counts["request_failures"],
+            bulk_requests=sum(batcher.batches_sent for batcher in batchers),
+            item_errors=self._lookups.counts["item_errors"],
+            request_failures=self._lookups.counts["request_failures"],
             retries=self._wire.retries,
         )
+
+
+# add()'s fields are listed once, in AddFields; its docstring names them from there.
+AsyncClient.add.__doc__ = (AsyncClient.add.__doc__ or "").replace("{fields}", fields_doc(indent=16))

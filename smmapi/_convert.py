@@ -13,6 +13,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 
 from ._errors import PanelError, UnreadableAnswerError, error_text, panel_error, snippet
+from ._forms import MOST_ID_DIGITS
 from ._models import (
     Balance,
     OrderState,
@@ -25,6 +26,7 @@ from ._models import (
 )
 
 __all__ = [
+    "answer_id",
     "item_error",
     "list_splitter",
     "make_converter",
@@ -45,7 +47,8 @@ T = TypeVar("T")
 _TRUE: Final = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "n", "off", ""})
 #: The most digits a count or an ID may have.
-_MOST_DIGITS: Final = 18
+_MOST_DIGITS: Final = MOST_ID_DIGITS
+_ID_BOUND: Final = 10**_MOST_DIGITS
 #: Texts panels put where a count is not known yet; they read as None.
 _NOT_A_COUNT: Final = frozenset({"", "unknown", "n/a", "na", "-", "none", "null", "nan"})
 
@@ -246,19 +249,43 @@ def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: 
         ) from exc
 
 
+def answer_id(value: Any) -> int | None:
+    """An ID as panels send it, or ``None``: a positive whole number of at most 18 digits, or its digits as text.
+
+    Read exactly: no sign, exponent, fraction or ``bool`` (a JSON ``10.0`` is 10).
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent <= 0:
+        if value != value.to_integral_value():
+            return None
+        value = int(value)
+    if isinstance(value, int):
+        return value if 0 < value < _ID_BOUND else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= _MOST_DIGITS and int(text) > 0:
+            return int(text)
+    return None
+
+
+def _only(answer: Mapping[Any, Any], field: str) -> Any:
+    """The value of the one field named ``field`` (any case); ``None`` if it is absent or named twice."""
+    names = [raw for raw in answer if _key(raw) == field]
+    return answer[names[0]] if len(names) == 1 else None
+
+
 def read_id(answer: Any, field: str) -> int:
     """The ID in an answer such as ``{"order": 99999}`` or ``{"refill": "1"}``.
 
     Raises:
-        UnreadableAnswerError: no such field, or not a whole number.
+        UnreadableAnswerError: no such field, the field twice (``"order"`` and ``"ORDER"``), a
+            value that is not an ID (``0``, ``-5``, ``"5e3"``), or an error beside the ID.
     """
-    if isinstance(answer, Mapping):
-        value = _lower_keys(answer).get(field)
-        if value is not None and not isinstance(value, Mapping):
-            try:
-                return _int(value)
-            except _LooseValueError:
-                pass
+    if isinstance(answer, Mapping) and error_text(answer) is None:
+        found = answer_id(_only(answer, field))
+        if found is not None:
+            return found
     raise UnreadableAnswerError(f"no {field} ID in the answer: {snippet(repr(answer))}")
 
 
@@ -282,26 +309,17 @@ def item_error(value: Any) -> PanelError | None:
     return None if text is None else panel_error(text)
 
 
-def _as_id(raw: Any) -> int | None:
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.isascii() and text.isdigit() and len(text) <= _MOST_DIGITS:
-            return int(text)
-    return None
-
-
 def _missing(key: int) -> UnreadableAnswerError:
     return UnreadableAnswerError(f"the panel's answer has nothing for ID {key}")
 
 
-def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
+def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     """Split ``{"1": {...}, "2": {"error": ...}, "3": "Incorrect order ID"}`` by asked ID.
 
     Each asked ID gets its item, its :class:`PanelError` (an ``{"error"}`` object or a bare
     string), or an :class:`UnreadableAnswerError` if the answer has nothing for it.
-    IDs the panel sent but nobody asked are dropped.
+    IDs the panel sent but nobody asked are dropped. An answer for several IDs that is keyed by
+    none of them (a panel that did not read the bulk form) is ``None``.
 
     Raises:
         UnreadableAnswerError: the answer is not an object.
@@ -311,13 +329,15 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
         raise UnreadableAnswerError(f"expected an object keyed by ID: {snippet(repr(answer))}")
     by_id: dict[int, Any] = {}
     for raw, item in answer.items():
-        key = _as_id(raw)
+        key = answer_id(raw)
         if key is None:
             continue
         by_id[key] = item
-    if not by_id and len(wanted) == 1 and "status" in _lower_keys(answer):
-        # A panel that ignores the bulk form answers one ID in the single form.
+    if len(wanted) == 1 and not by_id and "status" in _lower_keys(answer):
+        # An answer in the single form, to the single form or to a bulk form of one ID.
         by_id[wanted[0]] = answer
+    if wanted and not by_id.keys() & set(wanted):
+        return None
     unasked = by_id.keys() - set(wanted)
     if unasked:
         log.debug("ignoring %d IDs the panel sent but nobody asked", len(unasked))
@@ -334,13 +354,15 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any]:
     return result
 
 
-def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: str) -> dict[int, Any]:
+def split_list(
+    answer: Any, ids: Iterable[int], *, id_field: str, value_field: str
+) -> dict[int, Any] | None:
     """Split ``[{"order": 1, "refill": 1}, {"order": 2, "refill": {"error": ...}}]`` by asked ID.
 
     Each asked ID gets its item (keys lower-cased), the :class:`PanelError` nested in its
     ``value_field``, or an :class:`UnreadableAnswerError` if the answer has nothing for it.
-    A lone object answers for a lone ID; for several IDs it cannot be split and every ID gets an
-    :class:`UnreadableAnswerError`.
+    A lone object answers for a lone ID; for several IDs it cannot be split, and neither can a
+    list naming none of them: both are ``None``.
 
     Raises:
         UnreadableAnswerError: the answer is neither a list nor an object.
@@ -348,10 +370,7 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
     wanted = list(ids)
     if isinstance(answer, Mapping):
         if len(wanted) != 1:
-            error = UnreadableAnswerError(
-                f"one answer for {len(wanted)} IDs cannot be split by ID: {snippet(repr(answer))}"
-            )
-            return dict.fromkeys(wanted, error)
+            return None if wanted else {}
         answer = [{**answer, id_field: wanted[0]}]
     if not isinstance(answer, list):
         raise UnreadableAnswerError(f"expected a list of items: {snippet(repr(answer))}")
@@ -360,9 +379,11 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
         if not isinstance(item, Mapping):
             continue
         lowered = _lower_keys(item)
-        key = _as_id(lowered.get(id_field))
+        key = answer_id(lowered.get(id_field))
         if key is not None:
             by_id[key] = lowered
+    if wanted and not by_id.keys() & set(wanted):
+        return None
     result: dict[int, Any] = {}
     for key in wanted:
         found = by_id.get(key)
@@ -373,10 +394,12 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
     return result
 
 
-def list_splitter(id_field: str, value_field: str) -> Callable[[Any, Sequence[int]], dict[int, Any]]:
+def list_splitter(
+    id_field: str, value_field: str
+) -> Callable[[Any, Sequence[int]], dict[int, Any] | None]:
     """:func:`split_list` for one action's answer, such as ``[{"order": 1, "refill": 7}, ...]``."""
 
-    def split(answer: Any, ids: Sequence[int]) -> dict[int, Any]:
+    def split(answer: Any, ids: Sequence[int]) -> dict[int, Any] | None:
         return split_list(answer, ids, id_field=id_field, value_field=value_field)
 
     return split
@@ -397,7 +420,8 @@ def _bare_error(value: Any) -> None:
 
 def read_refill(_: int, item: Mapping[str, Any]) -> int:
     """The refill ID in a bulk refill item; a bare text in its place is the panel's error."""
-    _bare_error(item.get("refill"))
+    if isinstance(item, Mapping):
+        _bare_error(_only(item, "refill"))
     return read_id(item, "refill")
 
 

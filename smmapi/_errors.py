@@ -57,8 +57,19 @@ def snippet(text: str) -> str:
     return text[:SNIPPET_LENGTH] + "..."
 
 
+def _restore(cls: type[SmmError], args: tuple[Any, ...], state: dict[str, Any]) -> SmmError:
+    """Rebuild a pickled error without calling its ``__init__`` (whose keywords pickle drops)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class SmmError(Exception):
     """The root of every exception smmapi raises.
+
+    Every one pickles with its message and attributes (for process pools and task queues); its
+    ``__cause__`` chain is left behind, as with every pickled exception.
 
     Example::
 
@@ -67,6 +78,9 @@ class SmmError(Exception):
         except smmapi.SmmError as err:
             log.warning("order not placed: %s", err)
     """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class ValidationError(SmmError, ValueError):
@@ -92,7 +106,9 @@ class ClientClosedError(SmmError, RuntimeError):
 class PanelError(SmmError):
     """The panel answered with its own error, such as ``{"error": "Incorrect order ID"}``.
 
-    ``str(err)`` is the panel's text; ``err.status_code`` the HTTP status it came with.
+    ``str(err)`` is the panel's text; ``err.status_code`` the HTTP status it came with, and
+    ``err.code`` the panel's own code beside the text, if it sent one (``{"error": "Order not
+    found.", "status": "104"}`` gives ``"104"``).
     Texts are sorted into the subclasses callers act on: :class:`AuthenticationError`,
     :class:`InsufficientFundsError`, :class:`UnknownIdError` and :class:`RateLimitedError`; any other
     text (including texts in other languages) is a plain ``PanelError``.
@@ -105,10 +121,11 @@ class PanelError(SmmError):
             forget(123)
     """
 
-    def __init__(self, message: str, *, status_code: int = 200) -> None:
+    def __init__(self, message: str, *, status_code: int = 200, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        self.code = code
 
 
 class AuthenticationError(PanelError):
@@ -169,8 +186,15 @@ class RateLimitedError(PanelError):
             await anyio.sleep(err.retry_after or 60)
     """
 
-    def __init__(self, message: str, *, status_code: int = 200, retry_after: float | None = None) -> None:
-        super().__init__(message, status_code=status_code)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 200,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, code=code)
         self.retry_after = retry_after
 
 
@@ -296,8 +320,13 @@ class OutcomeUnknownError(SmmError):
     ) -> None:
         super().__init__(message)
         self.action = action
-        self.fields: Mapping[str, str] = MappingProxyType(dict(fields))
+        self._fields = dict(fields)
         self.answer = answer
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        """The fields that were sent, read-only (never the key)."""
+        return MappingProxyType(self._fields)
 
 
 def error_text(value: Any) -> str | None:
@@ -325,9 +354,14 @@ def _words(text: str) -> str:
 
 _KINDS: tuple[tuple[re.Pattern[str], type[PanelError]], ...] = (
     (re.compile(r"\b(invalid|incorrect|wrong|bad|unknown)( api)? key\b"), AuthenticationError),
-    (re.compile(r"\bapi key (is )?(invalid|incorrect|wrong)\b"), AuthenticationError),
+    (re.compile(r"\bapi key (is )?(invalid|incorrect|wrong|disabled|not found)\b"), AuthenticationError),
+    # SmartPanel's text for a refused key
+    (re.compile(r"\bapi is disabled? for this user\b"), AuthenticationError),
     (
-        re.compile(r"\b(not enough (funds|balance|money)|insufficient (funds|balance)|low balance)"),
+        re.compile(
+            r"\b(not enough (funds|balance|money)|insufficient (funds|balance)|low balance"
+            r"|balance is (insufficient|not enough|too low))"
+        ),
         InsufficientFundsError,
     ),
     (
@@ -358,7 +392,9 @@ def wait_from_text(text: str) -> float | None:
     return amount * 60 if match.group(2).startswith("m") else amount
 
 
-def panel_error(message: str, *, status_code: int = 200, retry_after: float | None = None) -> PanelError:
+def panel_error(
+    message: str, *, status_code: int = 200, code: str | None = None, retry_after: float | None = None
+) -> PanelError:
     """The :class:`PanelError` subclass a panel's error text stands for.
 
     An HTTP 429 is a :class:`RateLimitedError` and an HTTP 401 an :class:`AuthenticationError`,
@@ -378,5 +414,5 @@ def panel_error(message: str, *, status_code: int = 200, retry_after: float | No
     if kind is RateLimitedError:
         if retry_after is None:
             retry_after = wait_from_text(message)
-        return RateLimitedError(message, status_code=status_code, retry_after=retry_after)
-    return kind(message, status_code=status_code)
+        return RateLimitedError(message, status_code=status_code, code=code, retry_after=retry_after)
+    return kind(message, status_code=status_code, code=code)

@@ -1,34 +1,152 @@
-"""Check what callers pass before anything is sent, and turn it into form fields."""
+"""Check what callers pass before anything is sent, and turn it into form fields.
+
+:class:`AddFields` is the one list of ``add``'s order-type fields: the client's signature, the
+form builder, the reserved names of ``extra_fields`` and the CLI's options all come from it.
+"""
 
 from __future__ import annotations
 
 import datetime
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Final, TypedDict
+
+import attrs
 
 from ._errors import ValidationError
 
-__all__ = ["add_form", "positive_id", "product_order_form", "unique_ids"]
+__all__ = [
+    "ADD_FIELDS",
+    "MOST_ID_DIGITS",
+    "AddFields",
+    "Field",
+    "add_form",
+    "fields_doc",
+    "positive_id",
+    "product_order_form",
+    "unique_ids",
+]
+
+#: The most digits an order, refill or service ID may have, asked or answered.
+MOST_ID_DIGITS: Final = 18
+_ID_BOUND: Final = 10**MOST_ID_DIGITS
+
+
+@attrs.frozen
+class Field:
+    """How one keyword of ``add`` goes on the wire, and what it is for (its help text)."""
+
+    help: str
+    #: The form field's name, where it is not the keyword's own (``min_per_post`` is ``min``).
+    wire: str | None = None
+    #: The least a count may be.
+    minimum: int = 1
+
+
+class AddFields(TypedDict, total=False):
+    """The order-type keywords of :meth:`smmapi.AsyncClient.add`, each optional.
+
+    Each standard field of every order type is named here; lists are sent one item per line.
+
+    Example::
+
+        fields: smmapi.AddFields = {"link": "https://example.com/p/1", "quantity": 1000}
+        order = await client.add(service=1, **fields)
+    """
+
+    link: Annotated[str, Field("The page, post or profile to deliver to.")]
+    quantity: Annotated[int, Field("How many; not for package and custom-comment services.")]
+    runs: Annotated[int, Field("Drip-feed: deliver the quantity this many times ...")]
+    interval: Annotated[int, Field("... this many minutes apart.")]
+    comments: Annotated[str | Sequence[str], Field("Custom comments: one text per comment.")]
+    usernames: Annotated[str | Sequence[str], Field("Mentions: the usernames to mention.")]
+    hashtags: Annotated[str | Sequence[str], Field("Mentions with hashtags: the hashtags.")]
+    hashtag: Annotated[str, Field("Mentions: the hashtag to take usernames from.")]
+    username: Annotated[
+        str,
+        Field(
+            "Mentions: the user whose followers to mention; comment likes: the comment's owner;"
+            " subscriptions: the account to follow."
+        ),
+    ]
+    media: Annotated[str, Field("Mentions: the media whose likers to mention.")]
+    answer_number: Annotated[int, Field("Poll: the answer to vote for.")]
+    groups: Annotated[str | Sequence[str], Field("Invites from groups: the source groups.")]
+    keywords: Annotated[str | Sequence[str], Field("SEO: the search keywords.")]
+    min_per_post: Annotated[int, Field("Subscriptions: the least quantity per new post ...", wire="min")]
+    max_per_post: Annotated[int, Field("... and the most.", wire="max")]
+    posts: Annotated[int, Field("Subscriptions: how many new posts to serve.", minimum=0)]
+    old_posts: Annotated[int, Field("Subscriptions: how many existing posts to serve.", minimum=0)]
+    delay: Annotated[int, Field("Subscriptions: minutes to wait after a post.", minimum=0)]
+    expiry: Annotated[
+        str | datetime.date, Field("Subscriptions: the end date (a datetime.date or 'd/m/Y').")
+    ]
+    extra_fields: Annotated[
+        Mapping[str, str | int | Decimal], Field("Fields of your panel's own that smmapi does not name.")
+    ]
+
+
+@attrs.frozen
+class _AddField:
+    name: str
+    kind: str  # "count", "text", "lines", "date" or "extra"
+    field: Field
+
+    @property
+    def wire(self) -> str:
+        return self.field.wire or self.name
+
+
+def _kind(hint: Any) -> str:
+    if hint is int:
+        return "count"
+    if hint is str:
+        return "text"
+    if typing.get_origin(hint) is Mapping:
+        return "extra"
+    args = typing.get_args(hint)
+    if datetime.date in args:
+        return "date"
+    return "lines"
+
+
+def _add_fields() -> tuple[_AddField, ...]:
+    hints = typing.get_type_hints(AddFields, include_extras=True)
+    return tuple(
+        _AddField(name, _kind(typing.get_args(hint)[0]), typing.get_args(hint)[1])
+        for name, hint in hints.items()
+    )
+
+
+#: ``add``'s keywords, in the order above, with their kind and wire name.
+ADD_FIELDS: Final = _add_fields()
+_BY_NAME: Final = {field.name: field for field in ADD_FIELDS}
 
 #: Fields the client sets itself or names: ``extra_fields`` may not carry them, so that no
 #: check of ``add`` can be bypassed.
-_RESERVED = frozenset(
-    {
-        "key", "action", "service", "link", "quantity", "runs", "interval", "comments", "usernames",
-        "hashtags", "hashtag", "username", "media", "answer_number", "groups", "keywords", "min", "max",
-        "posts", "old_posts", "delay", "expiry",
-    }
-)  # fmt: skip
+_RESERVED: Final = frozenset({"key", "action", "service"} | {f.wire for f in ADD_FIELDS if f.kind != "extra"})
+
+
+def fields_doc(indent: int) -> str:
+    """The lines of a docstring that name each field of :class:`AddFields`."""
+    pad = " " * indent
+    return "\n".join(f"{pad}``{field.name}``: {field.field.help}" for field in ADD_FIELDS)
 
 
 def positive_id(value: Any, what: str = "ID") -> int:
-    """A positive ``int`` ID; a ``bool`` or ``str`` is a :class:`TypeError`."""
+    """A positive ``int`` ID of at most 18 digits, taken by value; a ``bool`` or ``str`` is a ``TypeError``.
+
+    An ``int`` subclass is read as the number it holds, never through its ``__str__``.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if value <= 0:
-        raise ValidationError(f"{what} must be positive, got {value}")
-    return value
+    number = int.__index__(value)
+    if number <= 0:
+        raise ValidationError(f"{what} must be positive, got {number}")
+    if number >= _ID_BOUND:
+        raise ValidationError(f"{what} may have at most {MOST_ID_DIGITS} digits")
+    return number
 
 
 def unique_ids(ids: Iterable[int]) -> list[int]:
@@ -41,15 +159,18 @@ def unique_ids(ids: Iterable[int]) -> list[int]:
 def _count(name: str, value: Any, *, minimum: int = 1) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be a whole number, not {value!r}")
-    if value < minimum:
-        raise ValidationError(f"{name} must be at least {minimum}, got {value}")
-    return str(value)
+    number = int.__index__(value)
+    if number < minimum:
+        raise ValidationError(f"{name} must be at least {minimum}, got {number}")
+    if number >= _ID_BOUND:
+        raise ValidationError(f"{name} may have at most {MOST_ID_DIGITS} digits")
+    return str(number)
 
 
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty text, not {value!r}")
-    return value
+    return str(value)
 
 
 def _lines(name: str, value: Any) -> str:
@@ -61,17 +182,24 @@ def _lines(name: str, value: Any) -> str:
     for item in value:
         if "\n" in _text(name, item):
             raise ValidationError(f"an item of {name} may not contain a line break: {item!r}")
-    return "\n".join(value)
+    return "\n".join(map(str, value))
 
 
-def _expiry(value: Any) -> str:
+def _date(name: str, value: Any) -> str:
     if isinstance(value, datetime.date):
         return value.strftime("%d/%m/%Y")
-    return _text("expiry", value)
+    return _text(name, value)
 
 
-def _extra(fields: dict[str, str], extra_fields: Mapping[str, Any] | None) -> None:
-    for name, value in (extra_fields or {}).items():
+_CHECKS: Final = {"text": _text, "lines": _lines, "date": _date}
+
+
+def _extra(fields: dict[str, str], extra_fields: Any) -> None:
+    if extra_fields is None:
+        return
+    if not isinstance(extra_fields, Mapping):
+        raise ValidationError(f"extra_fields must be a mapping, not {type(extra_fields).__name__}")
+    for name, value in extra_fields.items():
         if not isinstance(name, str) or not name:
             raise ValidationError(f"extra field names must be non-empty texts, not {name!r}")
         if name in _RESERVED or name in fields:
@@ -81,71 +209,37 @@ def _extra(fields: dict[str, str], extra_fields: Mapping[str, Any] | None) -> No
         fields[name] = str(value)
 
 
-def add_form(
-    *,
-    service: Any,
-    link: Any,
-    quantity: Any,
-    runs: Any,
-    interval: Any,
-    comments: Any,
-    usernames: Any,
-    hashtags: Any,
-    hashtag: Any,
-    username: Any,
-    media: Any,
-    answer_number: Any,
-    groups: Any,
-    keywords: Any,
-    min_per_post: Any,
-    max_per_post: Any,
-    posts: Any,
-    old_posts: Any,
-    delay: Any,
-    expiry: Any,
-    extra_fields: Mapping[str, Any] | None,
-) -> dict[str, str]:
-    """The form of an ``add`` call, every shape checked.
+def add_form(service: Any, given: Mapping[str, Any]) -> dict[str, str]:
+    """The form of an ``add`` call from its keywords, every shape checked.
 
     Raises:
+        TypeError: a keyword ``add`` does not name (a typo must never place a different order).
         ValidationError: a value has the wrong shape; nothing may be sent.
     """
+    unknown = [name for name in given if name not in _BY_NAME]
+    if unknown:
+        raise TypeError(f"add() got an unexpected keyword argument {unknown[0]!r}")
+    values = {name: value for name, value in given.items() if value is not None}
     fields = {"service": _count("service", service)}
-    if link is not None:
-        fields["link"] = _text("link", link)
-    elif username is None:
+    if "link" not in values and "username" not in values:
         raise ValidationError("an order needs a link (or, for subscriptions, a username)")
-    if quantity is not None:
-        fields["quantity"] = _count("quantity", quantity)
-    if (runs is None) != (interval is None):
+    if ("runs" in values) != ("interval" in values):
         raise ValidationError("drip-feed needs both runs and interval")
-    if runs is not None:
-        if quantity is None:
-            raise ValidationError("drip-feed needs a quantity per run")
-        fields["runs"] = _count("runs", runs)
-        fields["interval"] = _count("interval", interval)
-    if (min_per_post is None) != (max_per_post is None):
+    if "runs" in values and "quantity" not in values:
+        raise ValidationError("drip-feed needs a quantity per run")
+    if ("min_per_post" in values) != ("max_per_post" in values):
         raise ValidationError("subscriptions need both min_per_post and max_per_post")
-    if min_per_post is not None:
-        fields["min"] = _count("min_per_post", min_per_post)
-        fields["max"] = _count("max_per_post", max_per_post)
-        if min_per_post > max_per_post:
-            raise ValidationError(f"min_per_post {min_per_post} exceeds max_per_post {max_per_post}")
-    for name, value in (("comments", comments), ("usernames", usernames), ("hashtags", hashtags),
-                        ("groups", groups), ("keywords", keywords)):  # fmt: skip
-        if value is not None:
-            fields[name] = _lines(name, value)
-    for name, value in (("hashtag", hashtag), ("username", username), ("media", media)):
-        if value is not None:
-            fields[name] = _text(name, value)
-    if answer_number is not None:
-        fields["answer_number"] = _count("answer_number", answer_number)
-    for name, value in (("posts", posts), ("old_posts", old_posts), ("delay", delay)):
-        if value is not None:
-            fields[name] = _count(name, value, minimum=0)
-    if expiry is not None:
-        fields["expiry"] = _expiry(expiry)
-    _extra(fields, extra_fields)
+    for spec in ADD_FIELDS:
+        value = values.get(spec.name)
+        if value is None or spec.kind == "extra":
+            continue
+        if spec.kind == "count":
+            fields[spec.wire] = _count(spec.name, value, minimum=spec.field.minimum)
+        else:
+            fields[spec.wire] = _CHECKS[spec.kind](spec.name, value)
+    if "min" in fields and int(fields["min"]) > int(fields["max"]):
+        raise ValidationError(f"min_per_post {fields['min']} exceeds max_per_post {fields['max']}")
+    _extra(fields, values.get("extra_fields"))
     return fields
 
 

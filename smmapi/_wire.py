@@ -25,7 +25,6 @@ from ._errors import (
     ClientClosedError,
     ConnectError,
     HTTPStatusError,
-    OutcomeUnknownError,
     RateLimitedError,
     RedirectError,
     RequestTimeoutError,
@@ -37,7 +36,7 @@ from ._errors import (
     snippet,
 )
 
-__all__ = ["RateLimiter", "Secret", "Slot", "Wire"]
+__all__ = ["Gate", "RateLimiter", "Secret", "Slot", "Wire"]
 
 log = logging.getLogger("smmapi")
 
@@ -61,19 +60,42 @@ class Secret:
         return "Secret('********')"
 
 
+class Gate:
+    """Open until the client is closed; then no slot is granted, and whoever waits for one is let go."""
+
+    __slots__ = ("closed", "_waiting")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self._waiting: set[anyio.CancelScope] = set()
+
+    def check(self, action: str = "this call") -> None:
+        """Raise :class:`ClientClosedError` if the gate is closed."""
+        if self.closed:
+            raise ClientClosedError(f"{action}: the client was closed before it was sent")
+
+    def close(self) -> None:
+        """Refuse slots from now on and wake every caller waiting for one."""
+        self.closed = True
+        for scope in self._waiting:
+            scope.cancel()
+
+
 class Slot:
     """The right to send one request: a concurrent-request slot, then a turn of the rate limit.
 
     A batcher acquires a slot before it closes a batch (so the batch keeps filling while it
     waits) and hands it to :meth:`Wire.post`, which uses it for the first attempt and releases it
-    before any backoff.
+    before any backoff. Once the client is closed, no slot is granted: a caller still waiting
+    gets :class:`ClientClosedError`, so nothing is sent after ``aclose()`` returns.
     """
 
-    __slots__ = ("_held", "_limiter", "_rate")
+    __slots__ = ("_gate", "_held", "_limiter", "_rate")
 
-    def __init__(self, limiter: anyio.CapacityLimiter, rate: RateLimiter | None) -> None:
+    def __init__(self, limiter: anyio.CapacityLimiter, rate: RateLimiter | None, gate: Gate) -> None:
         self._limiter = limiter
         self._rate = rate
+        self._gate = gate
         self._held = False
 
     @property
@@ -87,14 +109,24 @@ class Slot:
         In that order: a turn of the rate limit taken before a slot was free would let the
         callers queued for slots out in a burst when slots free up.
         """
-        await self._limiter.acquire_on_behalf_of(self)
-        try:
-            if self._rate is not None:
-                await self._rate.wait()
-        except BaseException:
-            self._limiter.release_on_behalf_of(self)
-            raise
-        self._held = True
+        gate = self._gate
+        gate.check()
+        with anyio.CancelScope() as scope:
+            gate._waiting.add(scope)  # noqa: SLF001  (the gate and its slots are one mechanism)
+            try:
+                await self._limiter.acquire_on_behalf_of(self)
+                try:
+                    if self._rate is not None:
+                        await self._rate.wait()
+                except BaseException:
+                    self._limiter.release_on_behalf_of(self)
+                    raise
+                self._held = True
+            finally:
+                gate._waiting.discard(scope)  # noqa: SLF001
+        if gate.closed:
+            self.release()
+            gate.check()
 
     def release(self) -> None:
         """Give the slot back; releasing twice is harmless."""
@@ -158,6 +190,22 @@ def top_level_error(answer: Any) -> str | None:
     return text
 
 
+def _holds(answer: Any, field: str) -> bool:
+    return isinstance(answer, dict) and any(
+        isinstance(name, str) and name.strip().lower() == field for name in answer
+    )
+
+
+def _code(answer: Any) -> str | None:
+    """The panel's own code beside an error text, such as ``"status": "104"``."""
+    if not isinstance(answer, dict):
+        return None
+    code = answer.get("status", answer.get("code"))
+    if isinstance(code, int | str) and not isinstance(code, bool) and str(code).strip().isdigit():
+        return str(code).strip()
+    return None
+
+
 def _is_retryable(error: SmmError, *, write: bool) -> bool:
     if isinstance(error, ConnectError):
         return True
@@ -196,6 +244,7 @@ class Wire:
         self._attempt_bound = attempt_bound
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._rate = None if rate_limit is None else RateLimiter(rate_limit)
+        self.gate = Gate()
         self.requests: Counter[str] = Counter()
         self.retries = 0
         self._in_flight = 0
@@ -203,7 +252,7 @@ class Wire:
 
     def slot(self) -> Slot:
         """A slot that a batcher may acquire before handing its batch to :meth:`post`."""
-        return Slot(self._limiter, self._rate)
+        return Slot(self._limiter, self._rate, self.gate)
 
     def _backoff(self, attempt: int, error: SmmError) -> float | None:
         """Seconds to wait before retry ``attempt`` (1-based), or ``None`` to give up."""
@@ -223,43 +272,39 @@ class Wire:
         write: bool = False,
         ids: int = 0,
         slot: Slot | None = None,
+        keep: str | None = None,
     ) -> Any:
-        """Send ``action`` with ``fields`` and return the parsed JSON answer.
+        """Send ``action`` with ``fields`` and return the parsed JSON answer, or raise an ``SmmError``.
 
         Reads are retried on transport faults, 5xx, rate limits and unreadable answers; writes only
-        when no connection was made. A write that may have reached the panel without a usable
-        answer raises :class:`OutcomeUnknownError`.
+        when no connection was made. What a failed write means is not decided here but in
+        ``_lookups``. An error answer that also holds the field ``keep`` (an order ID beside an
+        error) is not a plain refusal: it is an :class:`UnreadableAnswerError`.
         """
         slot = slot or self.slot()
         attempt = 0
-        try:
-            while True:
+        while True:
+            try:
+                if not slot.held:
+                    await slot.acquire()
                 try:
-                    if not slot.held:
-                        await slot.acquire()
-                    try:
-                        return await self._attempt(action, fields, ids=ids, attempt=attempt)
-                    finally:
-                        slot.release()
-                except SmmError as error:
-                    if attempt >= self._max_retries or not _is_retryable(error, write=write):
-                        raise
-                    delay = self._backoff(attempt + 1, error)
-                    if delay is None:
-                        raise
-                    attempt += 1
-                    self.retries += 1
-                    await anyio.sleep(delay)
-        except (TransportError, HTTPStatusError, UnreadableAnswerError) as error:
-            if write and not isinstance(error, ConnectError | RedirectError):
-                raise OutcomeUnknownError(
-                    f"{action}: the panel may have received this request, but {error}",
-                    action=action,
-                    fields=fields,
-                ) from error
-            raise
+                    return await self._attempt(action, fields, ids=ids, attempt=attempt, keep=keep)
+                finally:
+                    slot.release()
+            except SmmError as error:
+                if attempt >= self._max_retries or not _is_retryable(error, write=write):
+                    raise
+                delay = self._backoff(attempt + 1, error)
+                if delay is None:
+                    raise
+                attempt += 1
+                self.retries += 1
+                await anyio.sleep(delay)
 
-    async def _attempt(self, action: str, fields: Mapping[str, str], *, ids: int, attempt: int) -> Any:
+    async def _attempt(
+        self, action: str, fields: Mapping[str, str], *, ids: int, attempt: int, keep: str | None
+    ) -> Any:
+        self.gate.check(action)
         request = self._http.build_request(
             "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
         )
@@ -273,7 +318,7 @@ class Wire:
             with anyio.fail_after(self._attempt_bound):
                 response = await self._http.send(request, follow_redirects=False)
             status = response.status_code
-            return self._read(action, response)
+            return self._read(action, response, keep)
         except RuntimeError as exc:
             if not self._http.is_closed:
                 raise
@@ -315,7 +360,7 @@ class Wire:
         """
         return text.replace(self._key.reveal(), _KEY_MASK)
 
-    def _read(self, action: str, response: httpx.Response) -> Any:
+    def _read(self, action: str, response: httpx.Response, keep: str | None = None) -> Any:
         status = response.status_code
         if response.is_redirect:
             location = self._mask(response.headers.get("location", "")) or None
@@ -335,6 +380,12 @@ class Wire:
         else:
             readable = True
         error = top_level_error(answer)
+        if error is not None and keep is not None and _holds(answer, keep):
+            raise UnreadableAnswerError(
+                f"{action}: the answer holds both an {keep} ID and an error: {snippet(text)}"
+            )
+        if status == 401:  # Unauthorized: the key was refused, whatever the body says
+            raise panel_error(error or "HTTP 401 Unauthorized", status_code=status, code=_code(answer))
         if status == 429:
             raise RateLimitedError(
                 error or "HTTP 429 Too Many Requests",
@@ -342,7 +393,9 @@ class Wire:
                 retry_after=_retry_after(response),
             )
         if error is not None and status < 500:
-            raise panel_error(error, status_code=status, retry_after=_retry_after(response))
+            raise panel_error(
+                error, status_code=status, code=_code(answer), retry_after=_retry_after(response)
+            )
         if status >= 400:
             raise HTTPStatusError(
                 f"{action}: HTTP {status} {response.reason_phrase}: {snippet(text)}",
@@ -357,6 +410,19 @@ class Wire:
         if self._in_flight:
             self._idle = anyio.Event()
             await self._idle.wait()
+
+    def abandon(self) -> None:
+        """Close the connections' sockets without their event loop, which is not the running one.
+
+        Best effort, for ``aclose()`` called from another event loop: httpx can only close its
+        connections in their own loop, so their sockets are closed under them instead.
+        """
+        pool = getattr(getattr(self._http, "_transport", None), "_pool", None)
+        for connection in list(getattr(pool, "connections", ())):
+            stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                sock.close()
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

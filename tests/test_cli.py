@@ -546,15 +546,14 @@ def test_the_most_serious_error_sets_the_exit_code(panel):
     assert "OutcomeUnknownError" in result.stdout
 
 
-def test_a_client_warning_is_a_line_on_stderr(panel):
+def test_a_lone_answer_to_a_bulk_refill_is_an_unknown_outcome_on_stderr(panel):
     orders = place(panel, 2)
     panel.settle()
     panel.misbehave(Fault.lone_refill(), action="refill", times=1)
     result = run(["refill", *map(str, orders)], panel)
     assert result.exit_code == 5
-    warning, error = result.stderr.splitlines()
-    assert warning.startswith("smmapi: warning: this panel answers a bulk refill with one object")
-    assert error.startswith("smmapi: error: refill: the panel may have received it")
+    (error,) = result.stderr.splitlines()
+    assert error.startswith("smmapi: error: refill: the panel may have carried it out")
 
 
 @pytest.mark.parametrize(

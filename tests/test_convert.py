@@ -495,9 +495,12 @@ def test_split_by_id_single_form_answers_a_lone_id():
     assert split_by_id(answer, [5]) == {5: answer}
 
 
-def test_split_by_id_single_form_cannot_answer_several_ids():
-    result = split_by_id({"charge": "2.5", "status": "Completed"}, [5, 6])
-    assert all(isinstance(value, UnreadableAnswerError) for value in result.values())
+def test_split_by_id_single_form_for_several_ids_is_keyed_by_none_of_them():
+    assert split_by_id({"charge": "2.5", "status": "Completed"}, [5, 6]) is None
+
+
+def test_split_by_id_answer_keyed_by_other_ids_is_keyed_by_none_of_them():
+    assert split_by_id({"7": {"status": "Completed"}}, [5, 6]) is None
 
 
 @pytest.mark.parametrize(
@@ -574,10 +577,12 @@ def test_split_list_lone_object_answers_a_lone_id():
     assert refills({"refill": "1"}, [5]) == {5: {"refill": "1", "order": 5}}
 
 
-def test_split_list_lone_object_for_several_ids_is_unreadable_for_each():
-    result = refills({"refill": "1"}, [123, 456, 789])
-    assert list(result) == [123, 456, 789]
-    assert all(isinstance(value, UnreadableAnswerError) for value in result.values())
+def test_split_list_lone_object_for_several_ids_is_keyed_by_none_of_them():
+    assert refills({"refill": "1"}, [123, 456, 789]) is None
+
+
+def test_split_list_naming_none_of_the_ids_is_keyed_by_none_of_them():
+    assert refills([{"order": 7, "refill": 1}], [123, 456]) is None
 
 
 def test_split_list_skips_items_that_are_not_objects():
@@ -632,6 +637,17 @@ def test_read_id(answer, field, expected):
         pytest.param("1", id="text"),
         pytest.param({"refill": "\u00b2"}, id="superscript-two"),
         pytest.param({"refill": "9" * 5000}, id="too-long"),
+        pytest.param({"refill": "9" * 19}, id="nineteen-digits"),
+        pytest.param({"refill": 10**18}, id="nineteen-digit-number"),
+        pytest.param({"refill": 0}, id="zero"),
+        pytest.param({"refill": "0"}, id="zero-text"),
+        pytest.param({"refill": -5}, id="negative"),
+        pytest.param({"refill": "-5"}, id="negative-text"),
+        pytest.param({"refill": "+5"}, id="plus-sign"),
+        pytest.param({"refill": "5e3"}, id="exponent-text"),
+        pytest.param(wire('{"refill": 5e3}'), id="exponent-number"),
+        pytest.param({"refill": 5, "REFILL": 6}, id="two-cases"),
+        pytest.param({"refill": 5, "error": "x"}, id="beside-an-error"),
     ],
 )
 def test_read_id_refuses_an_answer_without_an_id(answer):
@@ -760,6 +776,9 @@ def test_any_json_splits_by_id_or_raises_smm_error(model, answer, ids):
         result = split_by_id(answer, ids)
     except SmmError:
         return
+    if result is None:  # keyed by none of the IDs: the client asks them again or reports each
+        assert ids
+        return
     assert list(result) == ids
     for key, item in result.items():
         if not isinstance(item, SmmError):
@@ -781,6 +800,9 @@ def test_any_json_splits_as_a_list_or_raises_smm_error(id_field, value_field, an
     try:
         result = split_list(answer, ids, id_field=id_field, value_field=value_field)
     except SmmError:
+        return
+    if result is None:  # keyed by none of the IDs: the client asks them again or reports each
+        assert ids
         return
     assert list(result) == ids
     for key, item in result.items():

@@ -1,0 +1,583 @@
+"""The actions asked by ID, one spec each, and the one rule that gives every ID its outcome.
+
+A lookup travels: ``AsyncClient.status(id)`` -> :meth:`Lookups.get` with the action's
+:class:`Spec` -> the action's :class:`~smmapi._batcher.Batcher` -> :meth:`Lookups._send`, in the
+single form for one ID and the bulk form for several (as far as the panel's dialect allows) ->
+``Wire.post`` -> the spec's splitter -> :func:`outcome` -> the batcher resolves each waiter.
+
+What a panel reads is learnt per action from evidence, and only reads are ever re-sent to learn
+it. A write is sent once; whatever happens to it, :func:`outcome` says what its caller is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final
+
+import anyio
+import anyio.lowlevel
+import attrs
+import cattrs
+
+from ._batcher import Batcher
+from ._convert import (
+    list_splitter,
+    read_cancel,
+    read_id,
+    read_refill,
+    read_refill_status,
+    split_by_id,
+    structure,
+)
+from ._errors import (
+    AuthenticationError,
+    ClientClosedError,
+    ConnectError,
+    InsufficientFundsError,
+    OutcomeUnknownError,
+    PanelError,
+    RateLimitedError,
+    SmmError,
+    UnknownIdError,
+    UnreadableAnswerError,
+    ValidationError,
+    snippet,
+)
+from ._models import OrderStatus, ProductOrderStatus, RefillStatus
+from ._wire import Slot, Wire
+
+__all__ = ["INTERRUPTED", "SPECS", "ActionDialect", "Lookups", "Spec", "outcome"]
+
+log = logging.getLogger("smmapi")
+
+Splitter = Callable[[Any, Sequence[int]], "dict[int, Any] | None"]
+Reader = Callable[[cattrs.Converter, int, Any], Any]
+
+
+@attrs.frozen
+class Spec:
+    """One action asked by ID, coalesced into bulk requests.
+
+    Attributes:
+        action: The API's action.
+        single: The field of the single form (``order=ID``); ``None`` if the API defines only
+            the bulk form for it.
+        bulk: The field of the bulk form (``orders=1,2,3``).
+        split: Splits an answer by asked ID into each ID's item or ``SmmError``; ``None`` if the
+            answer is keyed by none of them (a panel that did not read the bulk form).
+        read: Reads one ID's item into its value, or raises an ``SmmError``.
+        write: Whether the action does something on the panel: it is sent once, runs shielded,
+            and is never re-sent to learn the panel's dialect.
+        noun: What its IDs name, for messages.
+        creates: The field of the ID a write creates (``refill``): an answer holding it beside
+            an error is not a refusal.
+    """
+
+    action: str
+    single: str | None
+    bulk: str
+    split: Splitter
+    read: Reader
+    write: bool = False
+    noun: str = "order"
+    creates: str | None = None
+
+
+def _read_status(converter: cattrs.Converter, key: int, item: Any) -> OrderStatus:
+    return structure(converter, item, OrderStatus, order=key)
+
+
+def _read_product_status(converter: cattrs.Converter, key: int, item: Any) -> ProductOrderStatus:
+    return structure(converter, item, ProductOrderStatus, order=key)
+
+
+def _read_refill(_: cattrs.Converter, key: int, item: Any) -> int:
+    return read_refill(key, item)
+
+
+def _read_cancel(_: cattrs.Converter, key: int, item: Any) -> None:
+    read_cancel(key, item)
+
+
+STATUS: Final = Spec("status", "order", "orders", split_by_id, _read_status)
+PRODUCT_ORDER_STATUS: Final = Spec("product_order_status", "order", "orders", split_by_id, _read_product_status)
+REFILL_STATUS: Final = Spec(
+    "refill_status", "refill", "refills", list_splitter("refill", "status"), read_refill_status, noun="refill"
+)
+REFILL: Final = Spec(
+    "refill", "order", "orders", list_splitter("order", "refill"), _read_refill, write=True, creates="refill"
+)
+# API v2 defines cancel with the bulk field only: one ID goes as orders=ID.
+CANCEL: Final = Spec("cancel", None, "orders", list_splitter("order", "cancel"), _read_cancel, write=True)
+#: Every action asked by ID, by name.
+SPECS: Final[Mapping[str, Spec]] = MappingProxyType(
+    {spec.action: spec for spec in (STATUS, PRODUCT_ORDER_STATUS, REFILL_STATUS, REFILL, CANCEL)}
+)
+
+#: Errors about the whole account, never about one ID: they reach every caller as they are.
+ACCOUNT_WIDE: Final = (AuthenticationError, InsufficientFundsError, RateLimitedError)
+#: Errors that say a write was not carried out: refused, no connection made, or never sent.
+_NOTHING_DONE: Final = (PanelError, ConnectError, ClientClosedError)
+
+
+class _Interrupted:
+    def __repr__(self) -> str:
+        return "INTERRUPTED"
+
+
+#: What came back for a write that was sent and then cut off: its caller was cancelled or the
+#: client closed before the answer.
+INTERRUPTED: Final = _Interrupted()
+
+
+def outcome(
+    action: str,
+    fields: Mapping[str, str],
+    got: Any,
+    *,
+    write: bool,
+    read: Callable[[Any], Any],
+    answer: Any = None,
+) -> Any:
+    """The one rule: what the caller of one ID (or one write) is told, from what came back.
+
+    ``got`` is what came back for it: its item in the answer, the ``SmmError`` (or
+    ``TimeoutError``) its request failed with, or :data:`INTERRUPTED`. ``read`` turns an item
+    into the value; ``answer`` is the whole answer, kept on an unknown outcome.
+
+    - An item that reads is its value.
+    - A read's error is that error.
+    - A write refused by the panel (a :class:`PanelError`), never connected, or never sent is
+      that error: nothing was done.
+    - Anything else about a write (an unreadable answer or item, an ID that is not one, an ID
+      beside an error, a timeout, a fault after connecting, an HTTP error or redirect, an
+      interruption) is :class:`OutcomeUnknownError` naming the action and fields: it may have
+      been carried out.
+    """
+    if got is INTERRUPTED:
+        cause: BaseException | None = None
+    elif isinstance(got, BaseException):
+        cause = got
+    else:
+        try:
+            return read(got)
+        except SmmError as error:
+            cause, answer = error, got if answer is None else answer
+    if not write or isinstance(cause, _NOTHING_DONE):
+        return cause
+    reason = f"but {cause}" if cause is not None else "but the request was interrupted before its answer"
+    error = OutcomeUnknownError(
+        f"{action}: the panel may have carried it out, {reason}", action=action, fields=fields, answer=answer
+    )
+    error.__cause__ = cause
+    return error
+
+
+@attrs.frozen
+class ActionDialect:
+    """What a client knows of how its panel reads one action asked by ID.
+
+    ``bulk`` is ``True`` once the panel answered a bulk request (``orders=1,2``) by ID,
+    ``False`` if it does not read the bulk form (each ID then goes in a request of its own), and
+    ``None`` while nothing is known; ``batch_size`` is the most IDs one request carries now;
+    ``pinned`` says you set it with ``AsyncClient(bulk=...)``.
+
+    Example::
+
+        print(client.dialect["status"])   # ActionDialect(bulk=True, batch_size=100, pinned=False)
+    """
+
+    bulk: bool | None
+    batch_size: int
+    pinned: bool
+
+
+@attrs.define
+class _Dialect:
+    bulk: bool | None
+    pinned: bool
+    size: int
+    #: Held by the first bulk request of a read while nothing is known: the others wait for
+    #: what it teaches, so an unreadable bulk form costs one request, not one per batch.
+    probe: anyio.Lock | None = None
+
+
+_LIMIT = re.compile(r"\b(too many|up to|at most|maximum|max|limit|no more than)\b")
+_NUMBER = re.compile(r"\b(\d{1,3})\b")
+
+
+def _bulk_limit(text: str) -> int | None:
+    """The most IDs a refusal such as "You can check up to 50 orders at once" allows: 0 if it names none."""
+    lowered = text.lower()
+    if not _LIMIT.search(lowered):
+        return None
+    number = _NUMBER.search(lowered)
+    return int(number.group(1)) if number else 0
+
+
+def _pins(bulk: bool | Mapping[str, bool] | None) -> dict[str, bool]:
+    if bulk is None:
+        return {}
+    if isinstance(bulk, bool):
+        return dict.fromkeys(SPECS, bulk)
+    if not isinstance(bulk, Mapping):
+        raise TypeError(f"bulk must be a bool or a mapping of action to bool, not {type(bulk).__name__}")
+    for action, value in bulk.items():
+        if action not in SPECS:
+            raise ValidationError(f"bulk: {action!r} is not an action asked by ID; those are {', '.join(SPECS)}")
+        if not isinstance(value, bool):
+            raise TypeError(f"bulk[{action!r}] must be a bool, not {type(value).__name__}")
+    return dict(bulk)
+
+
+class Lookups:
+    """The coalescers of the actions asked by ID, the panel's dialect, and paid writes by ID.
+
+    Args:
+        wire: Sends requests.
+        converter: Reads items into value objects.
+        window: The batch window, in seconds.
+        max_batch_size: The most IDs one request carries (the panel may teach fewer).
+        write_bound: The most seconds a write may take, retries of a connect error included.
+        bulk: Pins the dialect: ``True``/``False`` for every action, or per action.
+    """
+
+    def __init__(
+        self,
+        wire: Wire,
+        converter: cattrs.Converter,
+        *,
+        window: float,
+        max_batch_size: int,
+        write_bound: float,
+        bulk: bool | Mapping[str, bool] | None = None,
+    ) -> None:
+        pins = _pins(bulk)
+        self._wire = wire
+        self._converter = converter
+        self._write_bound = write_bound
+        self._max_batch_size = max_batch_size
+        self.counts: Counter[str] = Counter()
+        self._dialects = {
+            action: _Dialect(pins.get(action), action in pins, max_batch_size) for action in SPECS
+        }
+        self.batchers: dict[str, Batcher[int, Any, Slot]] = {}
+        for spec in SPECS.values():
+            self.batchers[spec.action] = Batcher(
+                self._sender(spec),
+                reserve=self._reserve,
+                window=window,
+                max_size=self._batch_size(spec),
+                shield=spec.write,
+                interrupted=self._interrupter(spec),
+                describe=spec.action,
+            )
+
+    # -- asking ------------------------------------------------------------------------------
+
+    async def get(self, spec: Spec, key: int) -> Any:
+        """The value of one ID; its error is raised."""
+        return await self.batchers[spec.action].get(key)
+
+    async def get_many(self, spec: Spec, keys: Iterable[int]) -> dict[int, Any]:
+        """The value or error of each ID, in the order given (IDs unique)."""
+        return await self.batchers[spec.action].get_many(keys)
+
+    async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
+        """Send a paid write once and return the ID it created; its error is raised.
+
+        Once a request slot is ours the write runs shielded, bounded by the write timeout: a
+        caller who leaves cannot cut off an order the panel may be placing. However the caller
+        leaves (a cancel scope, a deadline, or plain asyncio cancellation, which goes through
+        anyio's shield), the outcome is logged at WARNING with the action and fields.
+        """
+        slot = await self._reserve()
+
+        def read(answer: Any) -> int:
+            return read_id(answer, id_field)
+
+        try:
+            with anyio.CancelScope(shield=True):
+                got = await self._request(action, fields, slot, write=True, keep=id_field)
+        except BaseException:
+            self._left(action, fields, outcome(action, fields, INTERRUPTED, write=True, read=read))
+            raise
+        result = outcome(action, fields, got, write=True, read=read)
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+        except BaseException:
+            self._left(action, fields, result)
+            raise
+        if isinstance(result, SmmError):
+            raise result
+        return result  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _left(action: str, fields: Mapping[str, str], result: Any) -> None:
+        log.warning("%s %s finished after its caller left: %r", action, dict(fields), result)
+
+    # -- the dialect -------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Mapping[str, ActionDialect]:
+        """A snapshot of what is known of each action's dialect."""
+        return MappingProxyType(
+            {
+                action: ActionDialect(self._bulk(SPECS[action]), self._batch_size(SPECS[action]), state.pinned)
+                for action, state in self._dialects.items()
+            }
+        )
+
+    def _bulk(self, spec: Spec) -> bool | None:
+        """Whether ``spec`` goes in the bulk form: known, pinned, or taught by the reads."""
+        state = self._dialects[spec.action]
+        if state.bulk is None and spec.write and not state.pinned:
+            # A panel that ignores orders= for statuses is not trusted with it for writes.
+            return False if self._dialects[STATUS.action].bulk is False else None
+        return state.bulk
+
+    def _batch_size(self, spec: Spec) -> int:
+        return 1 if self._bulk(spec) is False else self._dialects[spec.action].size
+
+    def _learn(self, spec: Spec, *, bulk: bool | None = None, size: int | None = None, why: str = "") -> None:
+        state = self._dialects[spec.action]
+        before = self.dialect
+        if bulk is not None and not state.pinned:
+            state.bulk = bulk
+        if size is not None:
+            state.size = max(1, min(state.size, size))
+        for other in SPECS.values():
+            self.batchers[other.action].max_size = self._batch_size(other)
+        after = self.dialect
+        for action, now in after.items():
+            if now != before[action]:
+                form = "in bulk" if now.bulk else "one ID per request"
+                log.info(
+                    "%s: %s; it goes %s from now on (at most %d IDs a request)",
+                    action,
+                    why,
+                    form,
+                    now.batch_size,
+                )
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _reserve(self) -> Slot:
+        slot = self._wire.slot()
+        await slot.acquire()
+        return slot
+
+    async def _request(
+        self,
+        action: str,
+        fields: Mapping[str, str],
+        slot: Slot | None,
+        *,
+        write: bool,
+        ids: int = 0,
+        keep: str | None = None,
+    ) -> Any:
+        """The answer, or the error the request failed with (returned, not raised)."""
+        try:
+            with anyio.fail_after(self._write_bound if write else None):
+                return await self._wire.post(action, fields, write=write, ids=ids, slot=slot, keep=keep)
+        except (SmmError, TimeoutError) as error:
+            if not isinstance(error, ClientClosedError):
+                self.counts["request_failures"] += 1
+            return error
+
+    def _decide(self, spec: Spec, key: int, fields: Mapping[str, str], got: Any, answer: Any = None) -> Any:
+        """:func:`outcome` for one ID of ``spec``, counted."""
+        result = outcome(
+            spec.action,
+            fields,
+            got,
+            write=spec.write,
+            read=lambda item: spec.read(self._converter, key, item),
+            answer=answer,
+        )
+        if isinstance(result, PanelError) and answer is not None:  # an item's error, not the request's
+            self.counts["item_errors"] += 1
+        return result
+
+    def _interrupter(self, spec: Spec) -> Callable[[int], SmmError]:
+        def interrupted(key: int) -> SmmError:
+            fields = {spec.bulk: str(key)}
+            result: SmmError = outcome(spec.action, fields, INTERRUPTED, write=True, read=lambda item: item)
+            return result
+
+        return interrupted
+
+    def _sender(self, spec: Spec) -> Callable[[list[int], Slot], Any]:
+        async def send(keys: list[int], slot: Slot) -> dict[int, Any]:
+            if len(keys) == 1 and spec.single is not None:
+                return {keys[0]: await self._one(spec, keys[0], slot)}
+            if spec.write:
+                return await self._bulk_write(spec, keys, slot)
+            state = self._dialects[spec.action]
+            if state.bulk is None and not state.pinned:
+                if state.probe is None:
+                    state.probe = anyio.Lock()
+                if state.probe.locked():
+                    slot.release()  # a request slot is not held while waiting for the probe
+                async with state.probe:
+                    return await self._ask(spec, keys, slot)
+            return await self._ask(spec, keys, slot)
+
+        return send
+
+    async def _one(self, spec: Spec, key: int, slot: Slot | None = None) -> Any:
+        """One ID in the single form (or, for an action without one, the bulk form of one ID)."""
+        fields = {spec.single or spec.bulk: str(key)}
+        got = await self._request(spec.action, fields, slot, write=spec.write, ids=1, keep=spec.creates)
+        if isinstance(got, BaseException):
+            return self._decide(spec, key, fields, got)
+        try:
+            items = spec.split(got, [key])
+        except UnreadableAnswerError as error:
+            return self._decide(spec, key, fields, error, got)
+        if items is None:
+            error = UnreadableAnswerError(
+                f"{spec.action}: the answer is not about {spec.noun} {key}: {snippet(repr(got))}"
+            )
+            return self._decide(spec, key, fields, error, got)
+        return self._decide(spec, key, fields, items[key], got)
+
+    async def _each(self, spec: Spec, keys: Sequence[int], slot: Slot | None = None) -> dict[int, Any]:
+        """Each ID in a request of its own, concurrently, under the client's ``max_concurrency``."""
+        results: dict[int, Any] = {}
+
+        async def one(key: int, held: Slot | None) -> None:
+            results[key] = await self._one(spec, key, held)
+
+        async with anyio.create_task_group() as group:
+            for index, key in enumerate(keys):
+                group.start_soon(one, key, slot if index == 0 else None)
+        return {key: results[key] for key in keys}
+
+    async def _ask(self, spec: Spec, keys: Sequence[int], slot: Slot | None = None) -> dict[int, Any]:
+        """Each ID's outcome for a read, re-asking as the panel's answers teach."""
+        got = await self._bulk_once(spec, keys, slot)
+        if isinstance(got, dict):
+            return got
+        return await self._refused(spec, keys, got)
+
+    async def _bulk_once(self, spec: Spec, keys: Sequence[int], slot: Slot | None) -> dict[int, Any] | PanelError:
+        """One bulk request of a read: each ID's outcome, or the refusal of the request as a whole."""
+        if len(keys) == 1 or self._bulk(spec) is False:
+            return await self._each(spec, keys, slot)
+        fields = {spec.bulk: ",".join(map(str, keys))}
+        got = await self._request(spec.action, fields, slot, write=False, ids=len(keys))
+        if isinstance(got, PanelError) and not isinstance(got, ACCOUNT_WIDE):
+            return got
+        if isinstance(got, BaseException):
+            return {key: self._decide(spec, key, fields, got) for key in keys}
+        try:
+            items = spec.split(got, keys)
+        except UnreadableAnswerError as error:
+            return {key: self._decide(spec, key, fields, error, got) for key in keys}
+        if items is None:
+            self._learn(spec, bulk=False, why=f"the panel's answer to {spec.bulk}= is keyed by none of the IDs asked")
+            return await self._each(spec, keys)
+        if self._dialects[spec.action].bulk is None:
+            self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
+        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+
+    async def _refused(self, spec: Spec, keys: Sequence[int], refusal: PanelError) -> dict[int, Any]:
+        """Each ID's outcome after a bulk read was refused as a whole, naming no ID.
+
+        A refusal that names a limit shrinks the action's batches to it. Otherwise the batch is
+        asked again in halves: a panel that checks the whole list refuses only the half holding
+        a bad ID, which is split again; a panel that does not read the bulk form refuses both,
+        and the action goes one ID per request from then on.
+        """
+        limit = _bulk_limit(str(refusal))
+        if limit is not None:
+            size = limit if 0 < limit < len(keys) else max(1, len(keys) // 2)
+            self._learn(spec, size=size, why=f"the panel refused {len(keys)} IDs in one request ({refusal})")
+            return await self._in_parts(spec, [keys[i : i + size] for i in range(0, len(keys), size)])
+        half = len(keys) // 2
+        parts = (keys[:half], keys[half:])
+        answers: list[dict[int, Any] | PanelError] = [{}, {}]
+
+        async def ask(index: int) -> None:
+            answers[index] = await self._bulk_once(spec, parts[index], None)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask, 0)
+            group.start_soon(ask, 1)
+        if all(isinstance(answer, PanelError) for answer in answers) and self._bulk(spec) is None:
+            results = await self._each(spec, keys)
+            # Only if the single form answers is the bulk form unread: a panel refusing
+            # everything (an outage, every ID unknown) teaches nothing.
+            if any(not isinstance(result, SmmError) for result in results.values()):
+                self._learn(
+                    spec,
+                    bulk=False,
+                    why=f"the panel refused {spec.bulk}= and both its halves ({refusal}), not {spec.single}=",
+                )
+            return results
+        results: dict[int, Any] = {}
+        for part, answer in zip(parts, answers, strict=True):
+            results.update(answer if isinstance(answer, dict) else await self._refused(spec, part, answer))
+        return results
+
+    async def _in_parts(self, spec: Spec, parts: list[Sequence[int]]) -> dict[int, Any]:
+        results: dict[int, Any] = {}
+
+        async def ask(part: Sequence[int]) -> None:
+            results.update(await self._ask(spec, part))
+
+        async with anyio.create_task_group() as group:
+            for part in parts:
+                group.start_soon(ask, part)
+        return results
+
+    async def _bulk_write(self, spec: Spec, keys: list[int], slot: Slot) -> dict[int, Any]:
+        """A bulk write, sent once: never re-sent to learn anything."""
+        if self._bulk(spec) is False and spec.single is not None:
+            return await self._each(spec, keys, slot)  # formed before the panel taught otherwise
+        fields = {spec.bulk: ",".join(map(str, keys))}
+        got = await self._request(spec.action, fields, slot, write=True, ids=len(keys))
+        if isinstance(got, UnknownIdError):
+            # It names no ID: it is the refusal of the whole request, not every ID's "unknown".
+            got = PanelError(
+                f"{spec.action}: the panel refused the whole request: {got}",
+                status_code=got.status_code,
+                code=got.code,
+            )
+        if isinstance(got, BaseException):
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, got) for key in keys}
+        try:
+            items = spec.split(got, keys)
+        except UnreadableAnswerError as error:
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
+        if items is None:
+            self._learn(spec, bulk=False, why=f"one answer came for {len(keys)} {spec.noun}s")
+            error = UnreadableAnswerError(
+                f"{spec.action}: one answer came for {len(keys)} {spec.noun}s and cannot be split"
+                f" by {spec.noun}: {snippet(repr(got))}"
+            )
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
+        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Refuse new lookups; send what is queued at once."""
+        for batcher in self.batchers.values():
+            batcher.close()
+
+    async def wait_idle(self) -> None:
+        """Wait until every lookup asked has its outcome."""
+        for batcher in self.batchers.values():
+            await batcher.wait_idle()
+
+    def fail_pending(self) -> None:
+        """Settle what is still waiting: never sent is closed, a write in flight unknown."""
+        for batcher in self.batchers.values():
+            batcher.fail_pending()
