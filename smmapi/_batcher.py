@@ -378,9 +378,9 @@ class Batcher(Generic[K, V, R]):
             entry.batch.wake.set()
         self._entries.clear()
         if interrupted:
-            log.warning("%s still in flight when the client closed: %s", self._describe, ", ".join(interrupted))
-
-
+            log.warning(
+                "%s still in flight when the client closed: %s", self._describe, ", ".join(interrupted)
+            )
 
     async def aclose(self, grace: float) -> None:
         """:meth:`close`, wait up to ``grace`` seconds for what is in flight, then settle the rest."""

@@ -292,29 +292,28 @@ class AsyncClient:
     async def add(self, *, service: int, **fields: Unpack[AddFields]) -> int:
         """Place an order and return its ID. A paid write: it is never sent twice.
 
-        Every order type's fields are named keywords, so a typo is a ``TypeError`` and never a
-        different order. Shapes are checked before anything is sent.
+                Every order type's fields are named keywords, so a typo is a ``TypeError`` and never a
+                different order. Shapes are checked before anything is sent.
 
         Args:
-            service: The service ID from :meth:`services`.
-            fields: The order type's fields, each a keyword of :class:`AddFields`:
-{fields}
+                    service: The service ID from :meth:`services`.
+                    fields: The order type's fields, each a keyword of :class:`AddFields`:
+        {fields}
 
         Raises:
-            ValidationError: a value has the wrong shape; nothing was sent.
-            PanelError: the panel refused the order (``InsufficientFundsError`` and so on).
-            OutcomeUnknownError: the order may have been placed; reconcile before retrying.
+                    ValidationError: a value has the wrong shape; nothing was sent.
+                    PanelError: the panel refused the order (``InsufficientFundsError`` and so on).
+                    OutcomeUnknownError: the order may have been placed; reconcile before retrying.
 
-        Example::
+                Example::
 
-            order = await client.add(service=1, link="https://example.com/p/1", quantity=1000)
-            drip = await client.add(service=1, link=link, quantity=100, runs=10, interval=30)
-            custom = await client.add(service=2, link=link, comments=["Nice!", "Great post"])
-        """  # noqa: D417  (the fields are listed from AddFields below the class)
+                    order = await client.add(service=1, link="https://example.com/p/1", quantity=1000)
+                    drip = await client.add(service=1, link=link, quantity=100, runs=10, interval=30)
+                    custom = await client.add(service=2, link=link, comments=["Nice!", "Great post"])
+        """
         form = add_form(service, fields)
         self._enter()
         return await self._lookups.write_id("add", form)
-
 
     async def add_product_order(self, *, product: int, quantity: int, require: str | None = None) -> int:
         """Order a product and return the order's ID. A paid write: it is never sent twice.
@@ -373,7 +372,8 @@ class AsyncClient:
             status = await client.status(123)
             print(status.status, status.remains)   # Completed 0
         """
-        return await self._get(STATUS, positive_id(order, "order"))
+        result: OrderStatus = await self._get(STATUS, positive_id(order, "order"))
+        return result
 
     async def statuses(self, orders: Iterable[int]) -> dict[int, OrderStatus | SmmError]:
         """Where many orders stand, in bulk requests of up to 100 IDs.
@@ -400,7 +400,8 @@ class AsyncClient:
 
             refill = await client.refill(123)
         """
-        return await self._get(REFILL, positive_id(order, "order"))
+        refill: int = await self._get(REFILL, positive_id(order, "order"))
+        return refill
 
     async def refills(self, orders: Iterable[int]) -> dict[int, int | SmmError]:
         """Ask for refills of many orders; each value is the refill ID or that order's error.
@@ -418,7 +419,8 @@ class AsyncClient:
 
             status = await client.refill_status(7)
         """
-        return await self._get(REFILL_STATUS, positive_id(refill, "refill"))
+        result: RefillStatus = await self._get(REFILL_STATUS, positive_id(refill, "refill"))
+        return result
 
     async def refill_statuses(self, refills: Iterable[int]) -> dict[int, RefillStatus | SmmError]:
         """Where many refills stand; each value is the status or that refill's error.
@@ -458,7 +460,8 @@ class AsyncClient:
 
             status = await client.product_order_status(5)
         """
-        return await self._get(PRODUCT_ORDER_STATUS, positive_id(order, "order"))
+        result: ProductOrderStatus = await self._get(PRODUCT_ORDER_STATUS, positive_id(order, "order"))
+        return result
 
     async def product_order_statuses(self, orders: Iterable[int]) -> dict[int, ProductOrderStatus | SmmError]:
         """Where many product orders stand; each value is the status or that order's error.

@@ -250,14 +250,15 @@ def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: 
 
 
 def answer_id(value: Any) -> int | None:
-    """An ID as panels send it, or ``None``: a positive whole number of at most 18 digits, or its digits as text.
+    """An ID as panels send it, or ``None``: a positive whole number of at most 18 digits, or its text.
 
     Read exactly: no sign, exponent, fraction or ``bool`` (a JSON ``10.0`` is 10).
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent <= 0:
-        if value != value.to_integral_value():
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent > 0 or value != value.to_integral_value():
             return None
         value = int(value)
     if isinstance(value, int):
@@ -354,9 +355,7 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     return result
 
 
-def split_list(
-    answer: Any, ids: Iterable[int], *, id_field: str, value_field: str
-) -> dict[int, Any] | None:
+def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: str) -> dict[int, Any] | None:
     """Split ``[{"order": 1, "refill": 1}, {"order": 2, "refill": {"error": ...}}]`` by asked ID.
 
     Each asked ID gets its item (keys lower-cased), the :class:`PanelError` nested in its
@@ -394,9 +393,7 @@ def split_list(
     return result
 
 
-def list_splitter(
-    id_field: str, value_field: str
-) -> Callable[[Any, Sequence[int]], dict[int, Any] | None]:
+def list_splitter(id_field: str, value_field: str) -> Callable[[Any, Sequence[int]], dict[int, Any] | None]:
     """:func:`split_list` for one action's answer, such as ``[{"order": 1, "refill": 7}, ...]``."""
 
     def split(answer: Any, ids: Sequence[int]) -> dict[int, Any] | None:

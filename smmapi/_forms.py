@@ -79,9 +79,7 @@ class AddFields(TypedDict, total=False):
     posts: Annotated[int, Field("Subscriptions: how many new posts to serve.", minimum=0)]
     old_posts: Annotated[int, Field("Subscriptions: how many existing posts to serve.", minimum=0)]
     delay: Annotated[int, Field("Subscriptions: minutes to wait after a post.", minimum=0)]
-    expiry: Annotated[
-        str | datetime.date, Field("Subscriptions: the end date (a datetime.date or 'd/m/Y').")
-    ]
+    expiry: Annotated[str | datetime.date, Field("Subscriptions: the end date (a datetime.date or 'd/m/Y').")]
     extra_fields: Annotated[
         Mapping[str, str | int | Decimal], Field("Fields of your panel's own that smmapi does not name.")
     ]

@@ -47,7 +47,7 @@ from ._errors import (
     ValidationError,
     snippet,
 )
-from ._models import OrderStatus, ProductOrderStatus, RefillStatus
+from ._models import OrderStatus, ProductOrderStatus
 from ._wire import Slot, Wire
 
 __all__ = ["INTERRUPTED", "SPECS", "ActionDialect", "Lookups", "Spec", "outcome"]
@@ -104,7 +104,9 @@ def _read_cancel(_: cattrs.Converter, key: int, item: Any) -> None:
 
 
 STATUS: Final = Spec("status", "order", "orders", split_by_id, _read_status)
-PRODUCT_ORDER_STATUS: Final = Spec("product_order_status", "order", "orders", split_by_id, _read_product_status)
+PRODUCT_ORDER_STATUS: Final = Spec(
+    "product_order_status", "order", "orders", split_by_id, _read_product_status
+)
 REFILL_STATUS: Final = Spec(
     "refill_status", "refill", "refills", list_splitter("refill", "status"), read_refill_status, noun="refill"
 )
@@ -170,11 +172,11 @@ def outcome(
     if not write or isinstance(cause, _NOTHING_DONE):
         return cause
     reason = f"but {cause}" if cause is not None else "but the request was interrupted before its answer"
-    error = OutcomeUnknownError(
+    unknown = OutcomeUnknownError(
         f"{action}: the panel may have carried it out, {reason}", action=action, fields=fields, answer=answer
     )
-    error.__cause__ = cause
-    return error
+    unknown.__cause__ = cause
+    return unknown
 
 
 @attrs.frozen
@@ -228,7 +230,9 @@ def _pins(bulk: bool | Mapping[str, bool] | None) -> dict[str, bool]:
         raise TypeError(f"bulk must be a bool or a mapping of action to bool, not {type(bulk).__name__}")
     for action, value in bulk.items():
         if action not in SPECS:
-            raise ValidationError(f"bulk: {action!r} is not an action asked by ID; those are {', '.join(SPECS)}")
+            raise ValidationError(
+                f"bulk: {action!r} is not an action asked by ID; those are {', '.join(SPECS)}"
+            )
         if not isinstance(value, bool):
             raise TypeError(f"bulk[{action!r}] must be a bool, not {type(value).__name__}")
     return dict(bulk)
@@ -327,7 +331,9 @@ class Lookups:
         """A snapshot of what is known of each action's dialect."""
         return MappingProxyType(
             {
-                action: ActionDialect(self._bulk(SPECS[action]), self._batch_size(SPECS[action]), state.pinned)
+                action: ActionDialect(
+                    self._bulk(SPECS[action]), self._batch_size(SPECS[action]), state.pinned
+                )
                 for action, state in self._dialects.items()
             }
         )
@@ -425,7 +431,8 @@ class Lookups:
                 if state.probe.locked():
                     slot.release()  # a request slot is not held while waiting for the probe
                 async with state.probe:
-                    return await self._ask(spec, keys, slot)
+                    if state.bulk is None:
+                        return await self._ask(spec, keys, slot)
             return await self._ask(spec, keys, slot)
 
         return send
@@ -441,10 +448,10 @@ class Lookups:
         except UnreadableAnswerError as error:
             return self._decide(spec, key, fields, error, got)
         if items is None:
-            error = UnreadableAnswerError(
+            stray = UnreadableAnswerError(
                 f"{spec.action}: the answer is not about {spec.noun} {key}: {snippet(repr(got))}"
             )
-            return self._decide(spec, key, fields, error, got)
+            return self._decide(spec, key, fields, stray, got)
         return self._decide(spec, key, fields, items[key], got)
 
     async def _each(self, spec: Spec, keys: Sequence[int], slot: Slot | None = None) -> dict[int, Any]:
@@ -466,7 +473,9 @@ class Lookups:
             return got
         return await self._refused(spec, keys, got)
 
-    async def _bulk_once(self, spec: Spec, keys: Sequence[int], slot: Slot | None) -> dict[int, Any] | PanelError:
+    async def _bulk_once(
+        self, spec: Spec, keys: Sequence[int], slot: Slot | None
+    ) -> dict[int, Any] | PanelError:
         """One bulk request of a read: each ID's outcome, or the refusal of the request as a whole."""
         if len(keys) == 1 or self._bulk(spec) is False:
             return await self._each(spec, keys, slot)
@@ -481,7 +490,9 @@ class Lookups:
         except UnreadableAnswerError as error:
             return {key: self._decide(spec, key, fields, error, got) for key in keys}
         if items is None:
-            self._learn(spec, bulk=False, why=f"the panel's answer to {spec.bulk}= is keyed by none of the IDs asked")
+            self._learn(
+                spec, bulk=False, why=f"the panel's answer to {spec.bulk}= is keyed by none of the IDs asked"
+            )
             return await self._each(spec, keys)
         if self._dialects[spec.action].bulk is None:
             self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
@@ -511,16 +522,16 @@ class Lookups:
             group.start_soon(ask, 0)
             group.start_soon(ask, 1)
         if all(isinstance(answer, PanelError) for answer in answers) and self._bulk(spec) is None:
-            results = await self._each(spec, keys)
+            each = await self._each(spec, keys)
             # Only if the single form answers is the bulk form unread: a panel refusing
             # everything (an outage, every ID unknown) teaches nothing.
-            if any(not isinstance(result, SmmError) for result in results.values()):
+            if any(not isinstance(result, SmmError) for result in each.values()):
                 self._learn(
                     spec,
                     bulk=False,
                     why=f"the panel refused {spec.bulk}= and both its halves ({refusal}), not {spec.single}=",
                 )
-            return results
+            return each
         results: dict[int, Any] = {}
         for part, answer in zip(parts, answers, strict=True):
             results.update(answer if isinstance(answer, dict) else await self._refused(spec, part, answer))
@@ -558,11 +569,11 @@ class Lookups:
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
         if items is None:
             self._learn(spec, bulk=False, why=f"one answer came for {len(keys)} {spec.noun}s")
-            error = UnreadableAnswerError(
+            lone = UnreadableAnswerError(
                 f"{spec.action}: one answer came for {len(keys)} {spec.noun}s and cannot be split"
                 f" by {spec.noun}: {snippet(repr(got))}"
             )
-            return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, got) for key in keys}
         return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
 
     # -- closing -----------------------------------------------------------------------------

@@ -63,7 +63,7 @@ class Secret:
 class Gate:
     """Open until the client is closed; then no slot is granted, and whoever waits for one is let go."""
 
-    __slots__ = ("closed", "_waiting")
+    __slots__ = ("_waiting", "closed")
 
     def __init__(self) -> None:
         self.closed = False

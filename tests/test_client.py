@@ -13,7 +13,6 @@ import anyio
 import httpx
 import pytest
 import smmapi
-
 from smmapi._lookups import SPECS, Spec
 
 from conftest import KEY, URL, Panel

@@ -15,6 +15,7 @@ import attrs
 import httpx
 import pytest
 import smmapi
+from smmapi._lookups import SPECS
 
 from conftest import KEY, URL
 
@@ -64,13 +65,21 @@ class BulkPanel:
             return self.fail
         return httpx.Response(200, json=self.answer(form))
 
-    def answer(self, form: dict[str, str]) -> Any:
+    def answer(self, form: dict[str, str]) -> Any:  # noqa: PLR0911  (one return per action)
         action = form["action"]
         if action == "balance":
             return {"balance": "1.00", "currency": "USD"}
-        ids = [int(i) for i in form.get("orders", form.get("refills", "")).split(",")]
+        ids = asked_ids(form)
         asked = [i for i in ids if i not in self.missing]
         error = {"error": "Incorrect order ID"}
+        spec = SPECS[action]
+        if spec.single in form:  # the single form: a single answer
+            (one,) = ids
+            bulk = {name: value for name, value in form.items() if name != spec.single}
+            single = self.answer({**bulk, spec.bulk: str(one)})
+            if isinstance(single, list):
+                return single[0]
+            return single.get(str(one), single)
         if action in ("status", "product_order_status"):
             item = {"charge": "1.5", "start_count": "10", "status": "In progress", "remains": "5"}
             return {str(i): error if i in self.unknown else item for i in asked}
@@ -86,11 +95,14 @@ class BulkPanel:
 
     def ids_sent(self, action: str = "status") -> list[list[int]]:
         """The IDs of each request of ``action``, sorted (trio starts tasks in random order)."""
-        return [
-            sorted(int(i) for i in form.get("orders", form.get("refills", "")).split(","))
-            for form in self.requests
-            if form["action"] == action
-        ]
+        return [sorted(asked_ids(form)) for form in self.requests if form["action"] == action]
+
+
+def asked_ids(form: dict[str, str]) -> list[int]:
+    """The IDs a request asks, in the single form (``order=1``) or the bulk one (``orders=1,2``)."""
+    spec = SPECS[form["action"]]
+    text = form[spec.single] if spec.single in form else form[spec.bulk]
+    return [int(i) for i in text.split(",")]
 
 
 @pytest.fixture(name="bulk")

@@ -176,11 +176,11 @@ async def test_a_caller_may_bound_a_call_and_the_client_stays_healthy():
 
     async def slow(request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode()))
-        if form.get("link") == "https://example.com/slow" or form.get("orders") == "1":
+        if form.get("link") == "https://example.com/slow" or form.get("order") == "1":
             await hold.wait()
         if form["action"] == "add":
             return httpx.Response(200, json={"order": 9})
-        return httpx.Response(200, json={form["orders"]: {"status": "Completed"}})
+        return httpx.Response(200, json={"status": "Completed"})
 
     with bounded():
         async with smmapi.AsyncClient(

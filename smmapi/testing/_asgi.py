@@ -292,7 +292,7 @@ class FakePanel:
 
         Example::
 
-            assert [r.ids for r in panel.requests_for("status")] == [100, 100, 50]
+            assert sorted(r.ids for r in panel.requests_for("status")) == [50, 100, 100]
         """
         return [request for request in self._requests if request.action == action]
 
