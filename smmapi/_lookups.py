@@ -535,6 +535,11 @@ class Lookups:
         results: dict[int, Any] = {}
         for part, answer in zip(parts, answers, strict=True):
             results.update(answer if isinstance(answer, dict) else await self._refused(spec, part, answer))
+        if self._bulk(spec) is None and not any(isinstance(result, SmmError) for result in results.values()):
+            # Every ID it refused is known one by one: the list had no bad ID, it went unread.
+            self._learn(
+                spec, bulk=False, why=f"the panel refused {spec.bulk}= of IDs it knows one by one ({refusal})"
+            )
         return results
 
     async def _in_parts(self, spec: Spec, parts: list[Sequence[int]]) -> dict[int, Any]:
