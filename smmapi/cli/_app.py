@@ -26,6 +26,7 @@ from .. import (
     __version__,
 )
 from .._config import DEFAULT_WATCH_INTERVAL
+from .._forms import ADD_FIELDS
 from ._exits import ExitCode, Failure, exit_code, severity
 from ._render import (
     Tally,
@@ -343,40 +344,40 @@ def _fields(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> d
 _LIST = " Repeat it for each one."
 
 
+def _add_options(func: Callable[..., None]) -> Callable[..., None]:
+    """One option per keyword of ``client.add``, from the one list of them (``AddFields``)."""
+    for field in reversed(ADD_FIELDS):
+        name = "--" + field.name.replace("_", "-")
+        if field.kind == "extra":
+            option = click.option(
+                "--field",
+                "extra_fields",
+                multiple=True,
+                callback=_fields,
+                metavar="NAME=VALUE",
+                help=field.field.help + _LIST,
+            )
+        elif field.kind == "lines":
+            option = click.option(name, multiple=True, help=field.field.help + _LIST)
+        elif field.kind == "count":
+            option = click.option(name, type=int, help=field.field.help)
+        elif field.kind == "date":
+            option = click.option(name, metavar="D/M/Y", help=field.field.help)
+        else:
+            option = click.option(name, help=field.field.help)
+        func = option(func)
+    return func
+
+
 @cli.command()
 @_panel_command
 @click.option("--service", type=int, required=True, help="The service ID (see smmapi services).")
-@click.option("--link", help="The page, post or profile to deliver to.")
-@click.option("--quantity", type=int, help="How many (not for packages and custom comments).")
-@click.option("--runs", type=int, metavar="N", help="Drip-feed: deliver the quantity this many times...")
-@click.option("--interval", type=int, metavar="MINUTES", help="...this many minutes apart.")
-@click.option("--comments", multiple=True, help="Custom comments: one comment." + _LIST)
-@click.option("--usernames", multiple=True, help="Mentions: a username to mention." + _LIST)
-@click.option("--hashtags", multiple=True, help="Mentions with hashtags: a hashtag." + _LIST)
-@click.option("--hashtag", help="Mentions: the hashtag to take usernames from.")
-@click.option("--username", help="Comment likes: the comment's owner; subscriptions: the account.")
-@click.option("--media", help="Mentions: the media whose likers to mention.")
-@click.option("--answer-number", type=int, help="Poll: the answer to vote for.")
-@click.option("--groups", multiple=True, help="Invites from groups: a source group." + _LIST)
-@click.option("--keywords", multiple=True, help="SEO: a search keyword." + _LIST)
-@click.option("--min-per-post", type=int, help="Subscriptions: the least quantity per new post.")
-@click.option("--max-per-post", type=int, help="Subscriptions: the most quantity per new post.")
-@click.option("--posts", type=int, help="Subscriptions: how many new posts to serve.")
-@click.option("--old-posts", type=int, help="Subscriptions: how many existing posts to serve.")
-@click.option("--delay", type=int, help="Subscriptions: minutes to wait after a post.")
-@click.option("--expiry", metavar="D/M/Y", help="Subscriptions: the end date, such as 31/12/2026.")
-@click.option(
-    "--field",
-    "extra_fields",
-    multiple=True,
-    callback=_fields,
-    metavar="NAME=VALUE",
-    help="A field of your panel's own that smmapi does not name." + _LIST,
-)
+@_add_options
 def add(session: Session, **options: Any) -> None:
     """Place an order (a paid write, never sent twice) and print its ID."""
-    for name in ("comments", "usernames", "hashtags", "groups", "keywords"):
-        options[name] = _many(options[name])
+    for field in ADD_FIELDS:
+        if field.kind == "lines":
+            options[field.name] = _many(options[field.name])
     order = session.run(lambda client: client.add(**options))
     if session.as_json:
         emit_json({"order": order})
