@@ -6,7 +6,7 @@ The tree::
     ├── ValidationError (also ValueError)        bad input; nothing was sent
     ├── ClientClosedError (also RuntimeError)    the client was closed, or is used from another event loop
     ├── PanelError                               the panel's own {"error": ...}; str(err) is its text
-    │   ├── AuthenticationError                  the key was refused
+    │   ├── AuthenticationError                  the key was refused (and any HTTP 401)
     │   ├── InsufficientFundsError               not enough money on the balance
     │   ├── UnknownIdError                       no such order or refill
     │   └── RateLimitedError                     slow down; .retry_after in seconds when the panel says
@@ -14,7 +14,7 @@ The tree::
     │   ├── ConnectError                         no connection was made: nothing was sent
     │   └── RequestTimeoutError (also TimeoutError)
     ├── HTTPStatusError                          a 3xx/4xx/5xx answer that is not a readable panel error
-    │   └── RedirectError                        never followed: it would carry the key elsewhere
+    │   └── RedirectError                        never followed: it would carry the key elsewhere (a write: unknown)
     ├── UnreadableAnswerError                    HTML, bad JSON, or JSON of the wrong shape
     └── OutcomeUnknownError                      a write may have reached the panel, with no usable answer
 
