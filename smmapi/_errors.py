@@ -14,7 +14,7 @@ The tree::
     │   ├── ConnectError                         no connection was made: nothing was sent
     │   └── RequestTimeoutError (also TimeoutError)
     ├── HTTPStatusError                          a 3xx/4xx/5xx answer that is not a readable panel error
-    │   └── RedirectError                        never followed: it would carry the key elsewhere (a write: unknown)
+    │   └── RedirectError                        never followed: it would carry the key elsewhere
     ├── UnreadableAnswerError                    HTML, bad JSON, or JSON of the wrong shape
     └── OutcomeUnknownError                      a write may have reached the panel, with no usable answer
 
