@@ -29,6 +29,7 @@ from ._lookups import (
 )
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._options import check_number, check_url, request_bound, request_headers, request_timeout
+from ._probe import ActionProbe, probe
 from ._stats import Stats
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
 from ._wire import Secret, Wire
@@ -343,6 +344,13 @@ class AsyncClient:
         if not wanted:
             return {}
         return await self._lookups.get_many(spec, wanted)
+
+    async def _probe(
+        self, *, order: int | None, refill: int | None, product_order: int | None
+    ) -> list[ActionProbe]:
+        """What forms the panel reads, asked with reads only (``smmapi probe``)."""
+        self._enter()
+        return await probe(self._wire, order=order, refill=refill, product_order=product_order)
 
     @property
     def dialect(self) -> Mapping[str, ActionDialect]:

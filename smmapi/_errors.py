@@ -329,6 +329,10 @@ class OutcomeUnknownError(SmmError):
         return MappingProxyType(self._fields)
 
 
+#: Errors about the whole account, never about one ID (a refused key, funds, a rate limit).
+ACCOUNT_ERRORS = (AuthenticationError, InsufficientFundsError, RateLimitedError)
+
+
 def error_text(value: Any) -> str | None:
     """The text of an ``{"error": "..."}`` object (any case of "error"), or ``None``.
 

@@ -34,13 +34,11 @@ from ._convert import (
     structure,
 )
 from ._errors import (
-    AuthenticationError,
+    ACCOUNT_ERRORS,
     ClientClosedError,
     ConnectError,
-    InsufficientFundsError,
     OutcomeUnknownError,
     PanelError,
-    RateLimitedError,
     SmmError,
     UnknownIdError,
     UnreadableAnswerError,
@@ -50,7 +48,7 @@ from ._errors import (
 from ._models import OrderStatus, ProductOrderStatus
 from ._wire import Slot, Wire
 
-__all__ = ["INTERRUPTED", "SPECS", "ActionDialect", "Lookups", "Spec", "outcome"]
+__all__ = ["INTERRUPTED", "SPECS", "ActionDialect", "Lookups", "Spec", "bulk_limit", "outcome"]
 
 log = logging.getLogger("smmapi")
 
@@ -120,8 +118,8 @@ SPECS: Final[Mapping[str, Spec]] = MappingProxyType(
     {spec.action: spec for spec in (STATUS, PRODUCT_ORDER_STATUS, REFILL_STATUS, REFILL, CANCEL)}
 )
 
-#: Errors about the whole account, never about one ID: they reach every caller as they are.
-ACCOUNT_WIDE: Final = (AuthenticationError, InsufficientFundsError, RateLimitedError)
+#: Errors about the whole account reach every caller as they are and teach nothing.
+ACCOUNT_WIDE: Final = ACCOUNT_ERRORS
 #: Errors that say a write was not carried out: refused, no connection made, or never sent.
 _NOTHING_DONE: Final = (PanelError, ConnectError, ClientClosedError)
 
@@ -212,7 +210,7 @@ _LIMIT = re.compile(r"\b(too many|up to|at most|maximum|max|limit|no more than)\
 _NUMBER = re.compile(r"\b(\d{1,3})\b")
 
 
-def _bulk_limit(text: str) -> int | None:
+def bulk_limit(text: str) -> int | None:
     """The most IDs a refusal such as "You can check up to 50 orders at once" allows: 0 if it names none."""
     lowered = text.lower()
     if not _LIMIT.search(lowered):
@@ -506,7 +504,7 @@ class Lookups:
         a bad ID, which is split again; a panel that does not read the bulk form refuses both,
         and the action goes one ID per request from then on.
         """
-        limit = _bulk_limit(str(refusal))
+        limit = bulk_limit(str(refusal))
         if limit is not None:
             size = limit if 0 < limit < len(keys) else max(1, len(keys) // 2)
             self._learn(spec, size=size, why=f"the panel refused {len(keys)} IDs in one request ({refusal})")

@@ -711,3 +711,24 @@ def test_python_m_smmapi_demo_runs_for_real():
     assert "50 orders, by final status" in result.stdout
     assert "Lookups asked" in result.stdout
     assert "Time" in result.stdout
+
+
+def test_probe_reports_the_forms_read_and_asks_nothing_but_reads(panel):
+    (order,) = place(panel, 1)
+    before = len(panel.requests)
+    found = run_json(["probe", "--order", str(order)], panel)
+    status = found["actions"][0]
+    assert status == {
+        "action": "status",
+        "exists": True,
+        "single": True,
+        "bulk": True,
+        "whole_list": False,
+        "limit": 100,
+        "note": "",
+    }
+    assert found["bulk"] == {"status": True}
+    assert {r.action for r in panel.requests[before:]} <= {"status", "refill_status", "product_order_status"}
+    text = run(["probe", "--order", str(order)], panel)
+    assert text.exit_code == 0
+    assert "the defaults fit it" in text.stdout

@@ -57,7 +57,7 @@ class DialectPanel:
         return httpx.Response(200, json=self.answer(form))
 
     def answer(self, form: dict[str, str]) -> Any:  # noqa: PLR0911  (one return per dialect rule)
-        action = form["action"]
+        action = "status" if form["action"] == "product_order_status" else form["action"]
         single, bulk = ("refill", "refills") if action == "refill_status" else ("order", "orders")
         if single in form:
             return self.single(action, int(form[single]))
@@ -83,7 +83,7 @@ class DialectPanel:
         raise AssertionError(action)
 
     def single(self, action: str, key: int) -> Any:
-        if action == "status":
+        if action in ("status", "product_order_status"):
             return STATUS if key in LIVE else {"error": "Order not found.", "status": "104"}
         if action == "refill":
             return {"refill": str(5000 + key) if key in LIVE else "0"}
@@ -316,3 +316,27 @@ async def test_a_refused_key_on_a_bulk_request_reaches_every_id_as_it_is_and_tea
             results = await client.statuses([1, 2, 3])
             assert client.dialect["status"].bulk is None
     assert all(isinstance(value, smmapi.AuthenticationError) for value in results.values())
+
+
+# -- probing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("panel", "expected"),
+    [
+        pytest.param(DialectPanel(), {"bulk": True, "whole_list": False, "limit": 100}, id="textbook"),
+        pytest.param(DialectPanel(reads_bulk=False), {"bulk": False, "whole_list": None, "limit": None}, id="boosted"),
+        pytest.param(DialectPanel(whole_list=True), {"bulk": True, "whole_list": True, "limit": None}, id="whole-list"),
+        pytest.param(DialectPanel(limit=50), {"bulk": True, "whole_list": False, "limit": 50}, id="limit-50"),
+    ],
+)
+async def test_probe_tells_each_dialect_with_reads_only(panel, expected):
+    with bounded():
+        async with connect(panel) as client:
+            found = await client._probe(order=7, refill=7, product_order=None)
+    status, refill_status, product = found
+    assert (status.exists, status.single) == (True, True)
+    assert {"bulk": status.bulk, "whole_list": status.whole_list, "limit": status.limit} == expected
+    assert refill_status.bulk == expected["bulk"]
+    assert product.single is None  # no ID of ours to ask with
+    assert {form["action"] for form in panel.requests} <= {"status", "refill_status", "product_order_status"}

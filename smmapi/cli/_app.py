@@ -27,6 +27,7 @@ from .. import (
 )
 from .._config import DEFAULT_WATCH_INTERVAL
 from .._forms import ADD_FIELDS
+from .._probe import pins
 from ._exits import ExitCode, Failure, exit_code, severity
 from ._render import (
     Tally,
@@ -614,6 +615,54 @@ def cancel(session: Session, ids: tuple[int, ...]) -> None:
         row=lambda order, _: [str(order), "accepted"],
         as_json=lambda order, _: {"order": order, "accepted": True},
     )
+
+
+# -- what the panel reads ------------------------------------------------------------------
+
+
+def _yes(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "?"}[value]
+
+
+@cli.command()
+@_panel_command
+@click.option("--order", type=int, metavar="ID", help="An order of yours, to probe the status forms with.")
+@click.option("--refill", type=int, metavar="ID", help="A refill of yours, to probe refill_status with.")
+@click.option("--product-order", type=int, metavar="ID", help="A product order of yours.")
+def probe(session: Session, order: int | None, refill: int | None, product_order: int | None) -> None:
+    """Show which forms the panel reads, with reads only: nothing is ordered, refilled or cancelled.
+
+    Prints, for each action asked by ID, whether it exists, whether the single form (order=ID)
+    and the bulk form (orders=1,2) are read, whether one unknown ID makes it refuse a whole bulk
+    request, its bulk limit, and the AsyncClient(bulk=...) option that pins what was found.
+    """
+    found = session.run(
+        lambda client: client._probe(order=order, refill=refill, product_order=product_order)  # noqa: SLF001
+    )
+    pinned = pins(found)
+    if session.as_json:
+        emit_json({"actions": [attrs.asdict(item) for item in found], "bulk": pinned})
+        return
+    columns = ("Action", "Exists", "order=ID", "orders=1,2", "Whole-list check", "Bulk limit", "Note")
+    rows = (
+        [
+            item.action,
+            _yes(item.exists),
+            _yes(item.single),
+            _yes(item.bulk),
+            _yes(item.whole_list),
+            "" if item.limit is None else str(item.limit),
+            item.note,
+        ]
+        for item in found
+    )
+    _console().print(table(columns, rows, title="What the panel reads"))
+    if not pinned:
+        _console().print("Pass --order (and --refill) with IDs of your own to probe the forms.")
+    elif all(pinned.values()):
+        _console().print("The panel reads every bulk form probed: the defaults fit it.")
+    else:
+        _console().print(f"Pin it: smmapi.AsyncClient(url, key, bulk={pinned!r})")
 
 
 # -- the demo ------------------------------------------------------------------------------
