@@ -421,6 +421,8 @@ class Wire:
         for connection in list(getattr(pool, "connections", ())):
             stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
             sock = stream.get_extra_info("socket") if stream is not None else None
+            # asyncio hands out a TransportSocket, which may not be closed; the socket inside may.
+            sock = getattr(sock, "_sock", sock)
             if sock is not None:
                 sock.close()
 

@@ -325,8 +325,12 @@ async def test_a_refused_key_on_a_bulk_request_reaches_every_id_as_it_is_and_tea
     ("panel", "expected"),
     [
         pytest.param(DialectPanel(), {"bulk": True, "whole_list": False, "limit": 100}, id="textbook"),
-        pytest.param(DialectPanel(reads_bulk=False), {"bulk": False, "whole_list": None, "limit": None}, id="boosted"),
-        pytest.param(DialectPanel(whole_list=True), {"bulk": True, "whole_list": True, "limit": None}, id="whole-list"),
+        pytest.param(
+            DialectPanel(reads_bulk=False), {"bulk": False, "whole_list": None, "limit": None}, id="boosted"
+        ),
+        pytest.param(
+            DialectPanel(whole_list=True), {"bulk": True, "whole_list": True, "limit": None}, id="whole-list"
+        ),
         pytest.param(DialectPanel(limit=50), {"bulk": True, "whole_list": False, "limit": 50}, id="limit-50"),
     ],
 )

@@ -37,6 +37,7 @@ import pytest
 import smmapi
 from hypothesis import event, given
 from hypothesis import strategies as st
+from smmapi._lookups import SPECS
 from smmapi.testing import FakeOrder, FakePanel, FakeProductOrder, FakeRefill, Fault, PanelRequest
 
 pytestmark = pytest.mark.anyio
@@ -67,7 +68,7 @@ BY_ID: dict[str, tuple[str, tuple[int, ...], bool]] = {
 #: The others, each one request per call (and its retries).
 PLAIN = ("add", "add_product_order", "balance", "services")
 ACTIONS = (*sorted({action for action, _, _ in BY_ID.values()}), *PLAIN)
-WRITES = frozenset({"add", "add_product_order", "refill", "cancel"})
+WRITES = frozenset({"add", "add_product_order"} | {spec.action for spec in SPECS.values() if spec.write})
 #: Faults after which the panel says "no" although it did the request: the client cannot know.
 LIES = frozenset({"rate_limited", "spam_protection", "redirect"})
 UNDONE = ("Pending", "In progress")

@@ -6,8 +6,11 @@ counted at the transport; every test is bounded by fail_after.
 """
 
 import asyncio
+import gc
 import logging
 import pickle
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +22,8 @@ import httpx
 import pytest
 import smmapi
 import trio.testing
+import uvicorn
+from smmapi.testing import FakePanel
 
 from conftest import KEY, URL
 
@@ -427,3 +432,63 @@ def test_every_error_pickles_with_its_message_and_attributes(error):
     if isinstance(error, smmapi.OutcomeUnknownError):
         assert dict(copy.fields) == {"service": "1"}
     assert copy.__cause__ is None
+
+
+# -- aclose() from another event loop ---------------------------------------------------------
+
+
+class _ThreadServer(uvicorn.Server):
+    """uvicorn in a thread of its own, with an event for "listening"."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.ready.set()
+
+
+@pytest.mark.filterwarnings(
+    "ignore:unclosed transport:ResourceWarning"
+)  # asyncio's object; the socket is closed
+@pytest.mark.parametrize("second", ["asyncio", "trio"])
+@pytest.mark.parametrize("first", ["asyncio", "trio"])
+def test_aclose_from_another_event_loop_closes_the_client_and_its_connection(first, second):
+    panel = FakePanel()
+    server = _ThreadServer(
+        uvicorn.Config(app=panel, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert server.ready.wait(10)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        client = smmapi.AsyncClient(f"http://127.0.0.1:{port}/api/v2", panel.key)
+
+        async def use() -> None:
+            await client.balance()
+
+        async def close() -> None:
+            with pytest.raises(smmapi.ClientClosedError, match="another event loop"):
+                await client.aclose()
+
+        anyio.run(use, backend=first)
+        assert len(server.server_state.connections) == 1  # kept alive for the next request
+        anyio.run(close, backend=second)
+        assert "state=closed" in repr(client)
+        with (
+            anyio.from_thread.start_blocking_portal(second) as portal,
+            pytest.raises(smmapi.ClientClosedError),
+        ):
+            portal.call(client.balance)
+        gc.collect()
+        deadline = time.monotonic() + 10
+        while server.server_state.connections and time.monotonic() < deadline:
+            time.sleep(0.01)  # the server notices the closed socket on its own thread
+        assert not server.server_state.connections
+    finally:
+        server.should_exit = True
+        thread.join(10)
