@@ -24,7 +24,7 @@ settings.load_profile(os.environ.get("SMMAPI_HYPOTHESIS_PROFILE", "ci"))
 #: Obviously fake; tests check that it never leaks.
 KEY = "test-key-DO-NOT-LEAK-0123456789"
 URL = "https://panel.test/api/v2"
-PANEL_ANSWERS = Path(__file__).parents[2] / "shared" / "data" / "panel-answers.json"
+PANEL_ANSWERS = Path(__file__).parent / "data" / "panel-answers.json"
 
 Answer = Any  # a JSON body, an httpx.Response, or a callable(form) returning either
 

@@ -1,4 +1,4 @@
-"""Every answer of ../shared/data/panel-answers.json, sent through a real AsyncClient.
+"""Every answer of tests/data/panel-answers.json, sent through a real AsyncClient.
 
 Each item gets an explicit expectation below, keyed by its index in the file and a readable name.
 The test IDs come from the file, so an item added without an expectation fails, and each
