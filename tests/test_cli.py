@@ -116,7 +116,7 @@ def test_main_without_the_extra_says_how_to_install_it(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 1
-    assert 'pip install "smmapi[cli]"' in capsys.readouterr().err
+    assert 'the "cli" extra (click is missing): pip install ".[cli]"' in capsys.readouterr().err
 
 
 # -- help and version ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The ``smmapi`` command: a demo on a fake panel, and everyday calls to a real one.
 
-Install it with the extra ``pip install "smmapi[cli]"``; ``smmapi --help`` lists the commands.
+Install it with the ``cli`` extra (``pip install ".[cli]"`` in a clone of smmapi); ``smmapi --help``
+lists the commands.
 Importing :mod:`smmapi` never imports this package, so the client needs none of its dependencies.
 """
 
@@ -23,7 +24,7 @@ def main() -> None:
             raise
         print(  # noqa: T201  (click is the missing piece, so plain print it is)
             f'smmapi: error: the command needs the "cli" extra ({exc.name} is missing):'
-            ' pip install "smmapi[cli]"',
+            ' pip install ".[cli]" in a clone of smmapi',
             file=sys.stderr,
         )
         sys.exit(1)
