@@ -1,15 +1,50 @@
-"""Sessions: tests, lint, typecheck, docs (and more as the project grows)."""
+"""Sessions: tests (on each supported Python), lint, typecheck, docs, build, fuzz, bench."""
+
+import os
+import shutil
+import tarfile
+from pathlib import Path
 
 import nox
 
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: The Pythons the suite runs on: the classifiers of pyproject.toml, so they list what is tested.
+PYTHONS = nox.project.python_versions(PYPROJECT)
+
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
+# A Python this machine lacks is skipped with nox's "interpreter not found" line, even under CI,
+# and never downloaded: the suite runs on the Pythons that are here.
+nox.options.error_on_missing_interpreters = False
+nox.options.download_python = "never"
 
 
-@nox.session
+def _put_pyenv_on_path() -> None:
+    """Put pyenv's Pythons (~/.pyenv/versions/3.X.Y/bin) on PATH, ahead of its shims.
+
+    A shim answers for every installed version but runs only the ones pyenv has selected, so nox
+    would find ``python3.12`` on PATH and then fail to run it.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = []
+    for python in PYTHONS:
+        installed = [
+            path.parent
+            for path in versions.glob(f"{python}.*/bin/python{python}")
+            if path.parents[1].name.removeprefix(f"{python}.").isdigit()
+        ]
+        if installed:
+            found.append(max(installed, key=lambda bin_dir: int(bin_dir.parent.name.split(".")[2])))
+    os.environ["PATH"] = os.pathsep.join([*map(str, found), os.environ.get("PATH", "")])
+
+
+_put_pyenv_on_path()
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[tests]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
@@ -46,8 +81,55 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel, check them, try the wheel as a user would, test the sdist.
+
+    The wheel goes into a fresh venv of its own (with the ``cli`` extra) for a smoke test; the
+    sdist is unpacked where nothing is beside it, and its own tests run against its own install.
+    """
+    session.install("build", "twine")
+    tmp = Path(session.create_tmp()).resolve()
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    (wheel,) = dist.glob("*.whl")
+    (sdist,) = dist.glob("*.tar.gz")
+    session.run("twine", "check", "--strict", str(wheel), str(sdist))
+
+    user = tmp / "wheel-venv"
+    session.run("python", "-m", "venv", "--clear", str(user))
+    bin_dir = user / "bin"
+    session.run(str(bin_dir / "python"), "-m", "pip", "install", "-q", f"{wheel}[cli]", external=True)
+    session.run(str(bin_dir / "python"), "-c", "import smmapi; print(smmapi.__version__)", external=True)
+    session.run(str(bin_dir / "smmapi"), "--version", external=True)
+    session.run(str(bin_dir / "smmapi"), "demo", "--orders", "20", external=True)
+
+    unpacked = tmp / "sdist"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter="data")
+    (root,) = unpacked.iterdir()
+    session.install(f"{root}[tests]")
+    session.chdir(root)
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
+
+
+#: What bench/ measures smmapi against, pinned to the versions measured (bench/README.md). They
+#: live here, not in an extra, so that smmapi's published metadata names none of them.
+BENCH_REQUIREMENTS = [
+    "uvicorn>=0.30",  # serves the fake panel on a loopback port, in its own process
+    "matplotlib>=3.8",  # draws the chart of bench/run.py --plot (docs/_static/performance.png)
+    "babismm==1.0.1",
+    "safesmm==0.1.0",
+    "smmpy==0.1.0",
+    "optsmm==1.0.1",
+    "aiohttp>=3.9",  # optsmm imports it but does not declare it
+]
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     # Benchmarks over real HTTP, beside httpx and the public SMM clients (bench/README.md). Not a
     # default session: it takes minutes. Options go after --, e.g. `nox -s bench -- --plot`.
-    session.install("-e", ".[bench]")
+    session.install("-e", ".", *BENCH_REQUIREMENTS)
     session.run("python", "bench/run.py", *session.posargs)
