@@ -84,6 +84,20 @@ class FastClock(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
+def table_rows(output: str) -> list[list[str]]:
+    """The cells of each row of a table the command drew; a cell's wrapped lines are joined."""
+    rows: list[list[str]] = []
+    for line in output.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [cell.strip() for cell in line.strip("│").split("│")]
+        if rows and not cells[0]:  # a cell wrapped: the row goes on
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells, strict=True)]
+        else:
+            rows.append(cells)
+    return rows
+
+
 def assert_one_error_line(result: Result, text: str) -> None:
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("smmapi: error: ")
@@ -185,11 +199,25 @@ def test_missing_configuration_with_json_is_an_error_object(panel):
     assert json.loads(result.stdout)["type"] == "UsageError"
 
 
-def test_a_plain_http_url_elsewhere_is_refused_before_sending():
-    env = {"SMMAPI_URL": "http://panel.example/api/v2", "SMMAPI_KEY": PANEL_KEY}
-    result = run(["balance"], env=env)
+def test_a_plain_http_url_elsewhere_is_refused_with_the_command_s_advice(panel):
+    env = {"SMMAPI_URL": "http://panel.example/api/v2"}
+    result = run(["balance"], panel, env=env)
     assert result.exit_code == 2
-    assert_one_error_line(result, "refusing plain http")
+    assert_one_error_line(result, "refusing plain http to panel.example")
+    assert "pass --allow-http (or set SMMAPI_ALLOW_HTTP=1)" in result.stderr
+    assert "allow_http=True" not in result.stderr
+    assert panel.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--allow-http"], {}), ([], {"SMMAPI_ALLOW_HTTP": "1"})],
+    ids=["option", "environment"],
+)
+def test_allow_http_sends_to_a_plain_http_url(panel, args, env):
+    result = run(["balance", *args], panel, env={"SMMAPI_URL": "http://panel.example/api/v2", **env})
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "100.0000 USD\n"
 
 
 # -- account and catalogue -----------------------------------------------------------------
@@ -245,7 +273,8 @@ def test_add_places_an_order(panel):
     result = run(["add", "--service", "101", "--link", LINK, "--quantity", "1000"], panel)
     assert result.exit_code == 0, result.output
     [order] = panel.orders.values()
-    assert result.stdout == f"Order {order.id} placed.\n"
+    assert result.stdout == f"{order.id}\n"  # alone on its line: order=$(smmapi add ...) needs no --json
+    assert result.stderr == "Order placed, ID:\n"
     assert dict(order.fields) == {"service": "101", "link": LINK, "quantity": "1000"}
 
 
@@ -330,7 +359,8 @@ def test_add_product_order(panel):
     )
     assert result.exit_code == 0, result.output
     [order] = panel.product_orders.values()
-    assert result.stdout == f"Product order {order.id} placed.\n"
+    assert result.stdout == f"{order.id}\n"
+    assert result.stderr == "Product order placed, ID:\n"
     assert (order.product, order.quantity, order.require) == (1, 2, "me@example.com")
 
 
@@ -367,11 +397,24 @@ def test_status_as_json_is_keyed_by_id(panel):
     }
 
 
-def test_status_of_an_unknown_order_is_one_error_line(panel):
+def test_status_of_an_unknown_order_shows_its_line_and_one_error_line(panel):
     result = run(["status", "99"], panel)
     assert result.exit_code == 3
-    assert result.stdout == ""
+    assert table_rows(result.stdout) == [["99", "Incorrect order ID (UnknownIdError)"]]
     assert_one_error_line(result, "Incorrect order ID (UnknownIdError)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["10001,10002,10003"], ["10001,", "10002,", "10003"], ["10001,10002", "10003"], ["10001,10002,10003,"]],
+    ids=["commas", "comma-space", "mixed", "trailing-comma"],
+)
+def test_status_takes_ids_joined_by_commas(panel, args):
+    assert place(panel, 3) == [10001, 10002, 10003]
+    result = run(["status", *args, "--json"], panel)
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)) == ["10001", "10002", "10003"]
+    assert len(panel.requests) == 4  # three adds, then one bulk status
 
 
 def test_status_with_some_unknown_orders_shows_each_and_fails(panel):
@@ -392,7 +435,11 @@ def test_status_as_json_puts_errors_beside_results(panel):
     assert answer[str(order)]["status"] == "Pending"
 
 
-@pytest.mark.parametrize("ids", [["0"], ["-3"], ["abc"], []], ids=["zero", "negative", "text", "none"])
+@pytest.mark.parametrize(
+    "ids",
+    [["0"], ["-3"], ["abc"], [], [","], ["1,x"], ["1,0"]],
+    ids=["zero", "negative", "text", "none", "only-a-comma", "text-after-comma", "zero-after-comma"],
+)
 def test_status_with_bad_ids_is_a_usage_error(panel, ids):
     result = run(["status", *ids], panel)
     assert result.exit_code == 2
@@ -528,12 +575,38 @@ def test_exit_code_of_an_unknown_outcome(panel):
     assert_one_error_line(result, "(OutcomeUnknownError)")
 
 
-def test_a_request_that_fails_for_every_id_is_one_line(panel):
+def test_a_request_that_fails_for_every_id_still_shows_each_id(panel):
     panel.misbehave(Fault.status(503))
     result = run(["status", "1", "2", "3"], panel)
     assert result.exit_code == 4
-    assert result.stdout == ""
+    rows = table_rows(result.stdout)
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+    assert all(row[1].endswith("(HTTPStatusError)") for row in rows)
     assert_one_error_line(result, "(HTTPStatusError)")
+
+
+def test_a_connection_error_names_the_host_and_the_tries_and_its_kind_once(panel):
+    panel.misbehave(Fault.refused())
+    result = run(["balance"], panel, env={"SMMAPI_URL": "https://panel.example:8443/api/v2"})
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "smmapi: error: cannot connect to panel.example:8443: the fake panel refused the connection;"
+        " tried 3 times (ConnectError)\n"
+    )
+
+
+def test_a_connection_error_of_every_id_shows_each_id_with_the_host(panel):
+    panel.misbehave(Fault.refused())
+    result = run(["status", "7,8"], panel)
+    assert result.exit_code == 4
+    host = httpx.URL(panel.url).host
+    assert [
+        (order, error.startswith(f"cannot connect to {host}")) for order, error in table_rows(result.stdout)
+    ] == [
+        ("7", True),
+        ("8", True),
+    ]
+    assert_one_error_line(result, f"cannot connect to {host}")
 
 
 def test_the_most_serious_error_sets_the_exit_code(panel):

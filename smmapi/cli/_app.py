@@ -22,11 +22,14 @@ from .. import (
     ProductOrderStatus,
     RefillStatus,
     SmmError,
+    TransportError,
+    ValidationError,
     Watch,
     __version__,
 )
 from .._config import DEFAULT_WATCH_INTERVAL
 from .._forms import ADD_FIELDS
+from .._options import check_url
 from .._probe import pins
 from ._exits import ExitCode, Failure, exit_code, severity
 from ._render import (
@@ -39,6 +42,7 @@ from ._render import (
     state_text,
     table,
     text,
+    transport_line,
 )
 
 if TYPE_CHECKING:
@@ -173,7 +177,10 @@ class Session:
     url: str | None
     key: str | None = attrs.field(repr=False)
     as_json: bool
+    allow_http: bool
     seams: Seams
+    #: HTTP requests the command's client sent, retries included (known once it has run).
+    requests: int = 0
 
     def fail(self, message: str, code: int, kind: str) -> NoReturn:
         """End the command with an error (also as JSON on stdout with ``--json``)."""
@@ -185,7 +192,13 @@ class Session:
         """End the command with an error of the client."""
         if self.as_json:
             emit_json(error_json(error))
-        raise Failure(error_line(error), exit_code(error))
+        raise Failure(self.explain(error), exit_code(error))
+
+    def explain(self, error: SmmError) -> str:
+        """An error of the client for people; one that never reached the panel names its host."""
+        if isinstance(error, TransportError) and self.url:
+            return transport_line(error, url=self.url, requests=self.requests)
+        return error_line(error)
 
     def run(self, work: Callable[[AsyncClient], Awaitable[T]]) -> T:
         """Run ``work`` with a client of the panel; an error of the client ends the command."""
@@ -198,11 +211,21 @@ class Session:
                 "UsageError",
             )
         url, key = self.url, self.key
+        self._check_url(url)
 
         async def main() -> T:
-            client = AsyncClient(url, key, transport=self.seams.transport, **self.seams.client_options)
-            async with client:
-                return await work(client)
+            client = AsyncClient(
+                url,
+                key,
+                allow_http=self.allow_http,
+                transport=self.seams.transport,
+                **self.seams.client_options,
+            )
+            try:
+                async with client:
+                    return await work(client)
+            finally:
+                self.requests = client.stats().requests
 
         try:
             with _client_log():
@@ -210,14 +233,35 @@ class Session:
         except SmmError as error:
             self.fail_with(error)
 
+    def _check_url(self, url: str) -> None:
+        """Refuse plain http as the client would, with the command's advice instead of the client's."""
+        try:
+            check_url(url, allow_http=self.allow_http)
+        except ValidationError as error:
+            parsed = httpx.URL(url)
+            if parsed.scheme != "http":
+                self.fail_with(error)
+            self.fail(
+                f"refusing plain http to {parsed.host}: the key would travel unencrypted;"
+                " use an https URL, or pass --allow-http (or set SMMAPI_ALLOW_HTTP=1) if you must",
+                ExitCode.USAGE,
+                type(error).__name__,
+            )
+
 
 def _panel_command(func: Callable[..., None]) -> Callable[..., None]:
     """Give a command the panel options (``--url``, ``--key``, ``--json``) as a :class:`Session`."""
 
     def command(
-        seams: Seams | None, /, url: str | None, key: str | None, as_json: bool, **options: Any
+        seams: Seams | None,
+        /,
+        url: str | None,
+        key: str | None,
+        as_json: bool,
+        allow_http: bool,
+        **options: Any,
     ) -> None:
-        func(Session(url, key, as_json, seams or Seams()), **options)
+        func(Session(url, key, as_json, allow_http, seams or Seams()), **options)
 
     functools.update_wrapper(command, func)  # click takes the command's name and help from it
     # click lists a command's options in reverse order of this list: these come last in --help,
@@ -225,6 +269,13 @@ def _panel_command(func: Callable[..., None]) -> Callable[..., None]:
     params: list[click.Parameter] = command.__dict__.setdefault("__click_params__", [])
     params[:0] = [
         click.Option(["--json", "as_json"], is_flag=True, help="Print one line of JSON (see smmapi --help)."),
+        click.Option(
+            ["--allow-http"],
+            is_flag=True,
+            envvar="SMMAPI_ALLOW_HTTP",
+            show_envvar=True,
+            help="Send to a plain http:// URL that is not loopback: the key travels unencrypted.",
+        ),
         click.Option(["--key"], envvar="SMMAPI_KEY", show_envvar=True, metavar="KEY", help=_KEY_HELP),
         click.Option(
             ["--url"],
@@ -380,10 +431,7 @@ def add(session: Session, **options: Any) -> None:
         if field.kind == "lines":
             options[field.name] = _many(options[field.name])
     order = session.run(lambda client: client.add(**options))
-    if session.as_json:
-        emit_json({"order": order})
-    else:
-        _console().print(f"Order {order} placed.")
+    _placed(session, "Order", order)
 
 
 @cli.command("add-product-order")
@@ -396,15 +444,39 @@ def add_product_order(session: Session, product: int, quantity: int, require: st
     order = session.run(
         lambda client: client.add_product_order(product=product, quantity=quantity, require=require)
     )
+    _placed(session, "Product order", order)
+
+
+def _placed(session: Session, what: str, order: int) -> None:
+    """Print a new order's ID alone on stdout, so ``order=$(smmapi add ...)`` needs no ``--json``.
+
+    People see what it is on stderr, just above it.
+    """
     if session.as_json:
         emit_json({"order": order})
     else:
-        _console().print(f"Product order {order} placed.")
+        click.echo(f"{what} placed, ID:", err=True)
+        click.echo(order)
 
 
 # -- by ID ---------------------------------------------------------------------------------
 
-_ids = click.argument("ids", metavar="ID...", nargs=-1, required=True, type=click.IntRange(min=1))
+
+def _split_ids(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> tuple[int, ...]:
+    """IDs given as separate arguments (``1 2``), joined by commas (``1,2``), or both (``1, 2``)."""
+    ids = []
+    for value in values:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items:
+            raise click.BadParameter(f"{value!r} holds no ID")
+        for item in items:
+            if not item.isdecimal() or not int(item):
+                raise click.BadParameter(f"{item!r} is not an ID (a whole number of at least 1)")
+            ids.append(int(item))
+    return tuple(ids)
+
+
+_ids = click.argument("ids", metavar="ID...", nargs=-1, required=True, callback=_split_ids)
 
 
 def _report(
@@ -420,27 +492,28 @@ def _report(
     """Print a result or an error per ID; end with the most serious error's exit code, if any.
 
     With ``--json``: one object keyed by ID, each value a result or an error object. For people:
-    a table, or one line when every ID failed the same way (a bad key, say).
+    a table with a line per ID, even when every ID failed, then one line on stderr.
     """
-    errors = {key: value for key, value in results.items() if isinstance(value, SmmError)}
-    alike = len(errors) == len(results) and len({error_line(e) for e in errors.values()}) == 1
+    errors = {key: session.explain(value) for key, value in results.items() if isinstance(value, SmmError)}
     if session.as_json and not printed:
         emit_json(
             {str(key): value if key in errors else as_json(key, value) for key, value in results.items()}
         )
-    elif not session.as_json and not alike:
+    elif not session.as_json:
+        if len(errors) == len(results):  # no result to show: the ID and its error only
+            columns = (columns[0], "Error")
         blank: list[RenderableType] = [""] * (len(columns) - 2)
         rows = (
-            [str(key), Text(error_line(value), style="red"), *blank] if key in errors else row(key, value)
+            [str(key), Text(errors[key], style="red"), *blank] if key in errors else row(key, value)
             for key, value in results.items()
         )
         _console().print(table(columns, rows))
     if errors:
-        worst_key, worst = max(errors.items(), key=lambda item: severity(item[1]))
+        worst_key, worst = max(((key, results[key]) for key in errors), key=lambda item: severity(item[1]))
         message = (
-            error_line(worst)
-            if alike
-            else f"{len(errors)} of {len(results)} {noun}s failed; {noun} {worst_key}: {error_line(worst)}"
+            errors[worst_key]
+            if len(errors) == len(results) and len(set(errors.values())) == 1
+            else f"{len(errors)} of {len(results)} {noun}s failed; {noun} {worst_key}: {errors[worst_key]}"
         )
         raise Failure(message, exit_code(worst))
 

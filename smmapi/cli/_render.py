@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import click
+import httpx
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -22,7 +23,16 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from .. import OrderState, OutcomeUnknownError, RefillState, SmmError, Update
+from .. import (
+    ConnectError,
+    OrderState,
+    OutcomeUnknownError,
+    RefillState,
+    RequestTimeoutError,
+    SmmError,
+    TransportError,
+    Update,
+)
 
 __all__ = [
     "Tally",
@@ -34,6 +44,7 @@ __all__ = [
     "state_text",
     "table",
     "text",
+    "transport_line",
 ]
 
 
@@ -74,6 +85,27 @@ def error_json(error: SmmError) -> dict[str, Any]:
 def error_line(error: SmmError) -> str:
     """An error for people: its text and its kind."""
     return f"{error} ({type(error).__name__})"
+
+
+def transport_line(error: TransportError, *, url: str, requests: int) -> str:
+    """A request that never got an answer, for people: the host, what failed, how often it was tried.
+
+    ``cannot connect to panel.example: All connection attempts failed; tried 4 times (ConnectError)``,
+    where ``requests`` is how many the command sent. Of ``url``, only the host and port are shown.
+    """
+    parsed = httpx.URL(url)
+    where = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    if isinstance(error, ConnectError):
+        what = f"cannot connect to {where}"
+    elif isinstance(error, RequestTimeoutError):
+        what = f"no answer in time from {where}"
+    else:
+        what = f"the connection to {where} failed"
+    # httpx's own words ("[Errno 111] Connection refused"), not its class name, which ours repeats.
+    reason = str(error.__cause__ or "") if isinstance(error.__cause__, httpx.HTTPError) else ""
+    detail = f": {reason}" if reason else ""
+    tried = f"; tried {requests} time{'s' if requests != 1 else ''}" if requests else ""
+    return f"{what}{detail}{tried} ({type(error).__name__})"
 
 
 def emit_json(data: Any) -> None:
