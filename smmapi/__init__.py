@@ -10,38 +10,41 @@ Example::
 
 __version__ = "0.1.0.dev0"
 
-from ._client import AsyncClient
-from ._errors import (
-    AuthenticationError,
-    ClientClosedError,
-    ConnectError,
-    HTTPStatusError,
-    InsufficientFundsError,
-    OutcomeUnknownError,
-    PanelError,
-    RateLimitedError,
-    RedirectError,
-    RequestTimeoutError,
-    SmmError,
-    TransportError,
-    UnknownIdError,
-    UnreadableAnswerError,
-    ValidationError,
-)
-from ._forms import AddFields
-from ._lookups import ActionDialect
-from ._models import (
-    Balance,
-    OrderState,
-    OrderStatus,
-    Product,
-    ProductOrderStatus,
-    RefillState,
-    RefillStatus,
-    Service,
-)
-from ._stats import Stats
-from ._watch import Update, Watch
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+if _TYPE_CHECKING:  # at run time, __getattr__ imports the same names on first use
+    from ._client import AsyncClient
+    from ._errors import (
+        AuthenticationError,
+        ClientClosedError,
+        ConnectError,
+        HTTPStatusError,
+        InsufficientFundsError,
+        OutcomeUnknownError,
+        PanelError,
+        RateLimitedError,
+        RedirectError,
+        RequestTimeoutError,
+        SmmError,
+        TransportError,
+        UnknownIdError,
+        UnreadableAnswerError,
+        ValidationError,
+    )
+    from ._forms import AddFields
+    from ._lookups import ActionDialect
+    from ._models import (
+        Balance,
+        OrderState,
+        OrderStatus,
+        Product,
+        ProductOrderStatus,
+        RefillState,
+        RefillStatus,
+        Service,
+    )
+    from ._stats import Stats
+    from ._watch import Update, Watch
 
 __all__ = [
     "ActionDialect",
@@ -76,9 +79,29 @@ __all__ = [
     "__version__",
 ]
 
-# Tracebacks and docs show the public path, smmapi.X, not the private module.
-for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and not isinstance(_obj, str):
-        _obj.__module__ = __name__
-del _name, _obj
+#: The private modules the public names come from (the imports above).
+_SOURCES = ("_client", "_errors", "_forms", "_lookups", "_models", "_stats", "_watch")
+
+
+# At run time only: to type checkers, smmapi has the names imported above and no others.
+if not _TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """Import the public names on first use, all at once (PEP 562).
+
+        ``import smmapi`` alone (which ``smmapi --version`` does) then costs next to nothing, and
+        after the first use every name is a plain attribute, as if imported eagerly.
+        """
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib  # noqa: PLC0415  (only when the names are first used)
+
+        for source in _SOURCES:
+            module = importlib.import_module(f".{source}", __name__)
+            for public in set(__all__).intersection(vars(module)):
+                value = vars(module)[public]
+                # Tracebacks and docs show the public path, smmapi.X, not the private module.
+                if isinstance(value, type) or callable(value):
+                    value.__module__ = __name__
+                globals()[public] = value
+        return globals()[name]

@@ -165,7 +165,22 @@ def test_no_arguments_shows_the_commands():
 def test_version():
     result = run(["--version"])
     assert result.exit_code == 0
-    assert smmapi.__version__ in result.stdout
+    assert result.stdout == f"smmapi, version {smmapi.__version__}\n"
+
+
+def test_version_is_answered_before_click_rich_or_the_client_are_imported():
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print([m for m in ('click', 'rich', 'httpx', 'smmapi._client')"
+        " if m in sys.modules]))\n"
+        "sys.argv = ['smmapi', '--version']\n"
+        "from smmapi.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == f"smmapi, version {smmapi.__version__}\n[]\n"
 
 
 # -- configuration -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .._config import DEFAULT_WATCH_INTERVAL
 from .._forms import ADD_FIELDS
 from .._options import check_url
 from .._probe import pins
+from . import version_line
 from ._exits import ExitCode, Failure, exit_code, severity
 from ._render import (
     Tally,
@@ -289,7 +290,7 @@ def _panel_command(func: Callable[..., None]) -> Callable[..., None]:
 
 
 @click.group(cls=_Group, help=_HELP, no_args_is_help=True, context_settings={"max_content_width": 100})
-@click.version_option(__version__, prog_name="smmapi")
+@click.version_option(__version__, prog_name="smmapi", message=version_line())
 def cli() -> None:
     """The ``smmapi`` command group (its help is ``_HELP``)."""
 
