@@ -1,4 +1,4 @@
-"""Sessions: tests (on each supported Python), lint, typecheck, docs, build, fuzz, bench."""
+"""Sessions: tests (on each supported Python), lint, typecheck, docs, docs_layout, build, fuzz, bench."""
 
 import os
 import shutil
@@ -64,8 +64,9 @@ def fuzz(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "smmapi", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "smmapi", "tests", "bench", "noxfile.py")
+    paths = ["smmapi", "tests", "bench", "noxfile.py", "docs/check_layout.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session
@@ -78,6 +79,18 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
     session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(name="docs_layout")
+def docs_layout(session: nox.Session) -> None:
+    """Build the docs and render each page in headless Chromium at 1280 and 390 px; fail on overflow.
+
+    ``nox -s docs_layout -- --screenshots DIR`` also saves what each page looks like.
+    """
+    if not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")):
+        session.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
+    docs(session)
+    session.run("python", "docs/check_layout.py", "docs/_build/html", *session.posargs)
 
 
 @nox.session

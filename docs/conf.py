@@ -12,6 +12,9 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 html_theme = "furo"
+html_static_path = ["_static"]
+# Scroll shadows on code blocks and tables that are wider than the column (docs/_static/smmapi.css).
+html_css_files = ["smmapi.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 # The build runs where only package registries are reachable, so intersphinx inventories cannot
