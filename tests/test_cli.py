@@ -105,6 +105,13 @@ def assert_one_error_line(result: Result, text: str) -> None:
     assert "Traceback" not in result.output
 
 
+def in_a_fresh_interpreter(code: str) -> str:
+    """What ``code`` prints, run by this Python in a process of its own."""
+    return subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+
+
 # -- importing -----------------------------------------------------------------------------
 
 
@@ -117,10 +124,7 @@ def test_importing_smmapi_needs_nothing_of_the_command():
         "import smmapi, smmapi.testing\n"
         "print(sorted(m for m in sys.modules if m.startswith('smmapi.cli')))"
     )
-    result = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert in_a_fresh_interpreter(code).strip() == "[]"
 
 
 def test_main_without_the_extra_says_how_to_install_it(monkeypatch, capsys):
@@ -177,10 +181,7 @@ def test_version_is_answered_before_click_rich_or_the_client_are_imported():
         "from smmapi.cli import main\n"
         "main()\n"
     )
-    result = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert result.stdout == f"smmapi, version {smmapi.__version__}\n[]\n"
+    assert in_a_fresh_interpreter(code) == f"smmapi, version {smmapi.__version__}\n[]\n"
 
 
 # -- configuration -------------------------------------------------------------------------
