@@ -238,15 +238,16 @@ class Session:
         """Refuse plain http as the client would, with the command's advice instead of the client's."""
         try:
             check_url(url, allow_http=self.allow_http)
-        except ValidationError as error:
-            parsed = httpx.URL(url)
-            if parsed.scheme != "http":
-                self.fail_with(error)
+        except ValidationError as refused:
+            try:
+                check_url(url, allow_http=True)
+            except ValidationError:
+                self.fail_with(refused)  # not a panel's URL at all
             self.fail(
-                f"refusing plain http to {parsed.host}: the key would travel unencrypted;"
+                f"refusing plain http to {httpx.URL(url).host}: the key would travel unencrypted;"
                 " use an https URL, or pass --allow-http (or set SMMAPI_ALLOW_HTTP=1) if you must",
                 ExitCode.USAGE,
-                type(error).__name__,
+                type(refused).__name__,
             )
 
 
