@@ -5,7 +5,8 @@
 Each page is checked at a desktop and a phone width. It fails when it scrolls sideways as a
 whole, when an element of the main column ends past the column's right edge (unless a box around
 it scrolls: a code block or a table that scrolls inside its box is fine), or when a box cuts its
-content off instead of scrolling it. Each page is shown in a frame of the width checked, inside a
+content off instead of scrolling it; at the desktop width, also when a diagram (a ``text`` block)
+only shows whole by scrolling. Each page is shown in a frame of the width checked, inside a
 page of ours whose script measures it once it has loaded and writes what it found into its own
 DOM, which Chromium's ``--dump-dom`` prints.
 """
@@ -41,10 +42,11 @@ FLAGS = (
 #: A page of our own that shows one page of the docs in a frame ``{width}`` pixels wide (Chromium
 #: will not make a window narrower than 500 pixels) and measures it once it has loaded.
 _FRAME = """<!doctype html>
-<html><body style="margin: 0">
-<iframe src="{page}" style="border: 0; width: {width}px; height: {height}px"></iframe>
+<html><body style="margin: 0; overflow: hidden">
+<iframe src="{page}" style="display: block; border: 0; width: {width}px; height: {height}px"></iframe>
 <script>
 const TOLERANCE = 16;  // furo lets headings' ¶ links and tables' shadows reach into the padding
+const DIAGRAMS_FIT = {diagrams_fit};  // a diagram (a text block) shows whole, without scrolling
 document.querySelector("iframe").addEventListener("load", (event) => {{
   const doc = event.target.contentDocument;  // readable: --allow-file-access-from-files
   const style = (el) => doc.defaultView.getComputedStyle(el);
@@ -77,6 +79,10 @@ document.querySelector("iframe").addEventListener("load", (event) => {{
       found.push(`${{what}} cuts off ${{hidden}}px of its content`);
     }}
   }}
+  for (const diagram of DIAGRAMS_FIT ? column.querySelectorAll("div.highlight-text pre") : []) {{
+    const hidden = diagram.scrollWidth - diagram.clientWidth;
+    if (hidden > 1) found.push(`the diagram ${{text(diagram)}} hides ${{hidden}}px until scrolled`);
+  }}
   document.body.setAttribute("data-layout-problems", JSON.stringify(found));
 }});
 </script>
@@ -108,7 +114,11 @@ def chromium(binary: str, profile: Path, size: tuple[int, int], *args: str) -> s
 def framed(page: Path, width: int, height: int, folder: Path) -> Path:
     """A page of our own that shows ``page`` in a frame of ``width`` by ``height`` and measures it."""
     frame = folder / f"{page.stem}-{width}.html"
-    frame.write_text(_FRAME.format(page=page.as_uri(), width=width, height=height), encoding="utf-8")
+    diagrams_fit = "true" if width >= WIDTHS["desktop"] else "false"
+    frame.write_text(
+        _FRAME.format(page=page.as_uri(), width=width, height=height, diagrams_fit=diagrams_fit),
+        encoding="utf-8",
+    )
     return frame
 
 
