@@ -387,7 +387,8 @@ class AsyncClient:
         """Where many orders stand, in bulk requests of up to 100 IDs.
 
         The result is keyed by your IDs in input order; each value is the status or that ID's
-        error. It raises only for bad input or a closed client.
+        error. It raises only for bad input, a closed client, or an error about the whole
+        account (:class:`AuthenticationError`, :class:`InsufficientFundsError`): see "Errors".
 
         Example::
 

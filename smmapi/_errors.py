@@ -331,6 +331,9 @@ class OutcomeUnknownError(SmmError):
 
 #: Errors about the whole account, never about one ID (a refused key, funds, a rate limit).
 ACCOUNT_ERRORS = (AuthenticationError, InsufficientFundsError, RateLimitedError)
+#: The account errors a bulk method raises instead of handing one to each ID: asking those IDs
+#: again cannot help until someone fixes the account (a rate limit passes by itself).
+RAISED_BY_BULK = (AuthenticationError, InsufficientFundsError)
 
 
 def error_text(value: Any) -> str | None:

@@ -35,6 +35,7 @@ from ._convert import (
 )
 from ._errors import (
     ACCOUNT_ERRORS,
+    RAISED_BY_BULK,
     ClientClosedError,
     ConnectError,
     OutcomeUnknownError,
@@ -286,8 +287,17 @@ class Lookups:
         return await self.batchers[spec.action].get(key)
 
     async def get_many(self, spec: Spec, keys: Iterable[int]) -> dict[int, Any]:
-        """The value or error of each ID, in the order given (IDs unique)."""
-        return await self.batchers[spec.action].get_many(keys)
+        """The value or error of each ID, in the order given (IDs unique).
+
+        An error about the whole account (a refused key, no funds) is raised, not handed to
+        each ID, whenever that hides no outcome: always for a read, and for a write only when
+        every ID got it (so nothing was done).
+        """
+        results = await self.batchers[spec.action].get_many(keys)
+        account = [result for result in results.values() if isinstance(result, RAISED_BY_BULK)]
+        if account and (not spec.write or len(account) == len(results)):
+            raise account[0]
+        return results
 
     async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
         """Send a paid write once and return the ID it created; its error is raised.

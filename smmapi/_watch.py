@@ -11,7 +11,7 @@ from typing import Any, Generic, Self, TypeVar
 import anyio
 import attrs
 
-from ._errors import AuthenticationError, SmmError, UnknownIdError
+from ._errors import SmmError, UnknownIdError
 from ._forms import unique_ids
 
 __all__ = ["Update", "Watch"]
@@ -201,8 +201,6 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
             followed = self._followed.get(order)
             if followed is None:  # removed while the round was in flight
                 continue
-            if isinstance(result, AuthenticationError):  # no later round can do better
-                raise result
             if isinstance(result, UnknownIdError):
                 del self._followed[order]
                 self._ready.append(Update(order, error=result))
