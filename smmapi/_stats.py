@@ -27,7 +27,7 @@ class Stats:
     #: HTTP requests sent, retries included.
     requests: int
     #: HTTP requests sent, by action.
-    requests_by_action: Mapping[str, int] = attrs.field(converter=read_only)
+    requests_by_action: Mapping[str, int] = attrs.field(converter=read_only, repr=lambda m: repr(dict(m)))
     #: Bulk requests sent by the coalescer.
     bulk_requests: int = 0
     #: IDs the panel answered with their own error.
