@@ -41,7 +41,7 @@ from ._models import (
     Service,
 )
 from ._stats import Stats
-from ._watch import Update, Watch
+from ._watch import FailedUpdate, Update, Watch
 
 __all__ = [
     "ActionDialect",
@@ -51,6 +51,7 @@ __all__ = [
     "Balance",
     "ClientClosedError",
     "ConnectError",
+    "FailedUpdate",
     "HTTPStatusError",
     "InsufficientFundsError",
     "OrderState",

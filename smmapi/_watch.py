@@ -14,19 +14,18 @@ import attrs
 from ._errors import SmmError, UnknownIdError
 from ._forms import unique_ids
 
-__all__ = ["Update", "Watch"]
+__all__ = ["FailedUpdate", "Update", "Watch"]
 
 T = TypeVar("T")
 
 
 @attrs.frozen
 class Update(Generic[T]):
-    """One change seen by a watch.
+    """One change seen by a watch: ``id`` is the order (or refill) that changed, ``value`` what it is now.
 
-    ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` is
-    the :class:`~smmapi.UnknownIdError` for which it is no longer followed. When a round's
-    request failed (after the client's retries), ``id`` is ``None`` and ``error`` is that
-    failure: the watch goes on and asks those orders again later.
+    A watch yields ``Update[T] | FailedUpdate``; both have ``id``, ``value``, ``error`` and
+    ``final``, and ``error`` tells them apart: type checkers narrow on ``update.error is None``,
+    so ``update.value`` is then the status, with no ``assert``.
 
     Example::
 
@@ -36,16 +35,41 @@ class Update(Generic[T]):
                     print(update.id, update.value.status)
     """
 
-    id: int | None
-    value: T | None = None
-    error: SmmError | None = None
+    id: int
+    value: T
+    #: Always ``None`` here; a :class:`FailedUpdate` has the error.
+    error: None = None
 
     @property
     def final(self) -> bool:
-        """Whether this order is no longer followed (its status is final, or it failed)."""
-        if self.error is not None:
-            return self.id is not None
+        """Whether this order is no longer followed: its status is final."""
         return bool(getattr(getattr(self.value, "status", None), "is_final", False))
+
+
+@attrs.frozen
+class FailedUpdate:
+    """What a watch could not see: ``error`` says why, and ``value`` is always ``None``.
+
+    With an ``id``, the panel no longer knows that order (an :class:`~smmapi.UnknownIdError`)
+    and the watch stops following it. With ``id=None``, a round's request failed (after the
+    client's retries): the watch goes on and asks those orders again later.
+
+    Example::
+
+        async for update in client.watch(orders):
+            if isinstance(update, smmapi.FailedUpdate) and update.id is not None:
+                print(update.id, "is gone:", update.error)
+    """
+
+    id: int | None
+    error: SmmError
+    #: Always ``None`` here; an :class:`Update` has the value.
+    value: None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the watch stopped following this order (it has an ``id``)."""
+        return self.id is not None
 
 
 @attrs.define
@@ -57,8 +81,8 @@ class _Followed:
     due: float = 0.0
 
 
-class Watch(Generic[T], AsyncIterator[Update[T]]):
-    """An async iterator of :class:`Update`; also an async context manager.
+class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
+    """An async iterator of :class:`Update` and :class:`FailedUpdate`; also an async context manager.
 
     Each round asks every order that is due through the client's coalescer, so N orders cost at
     most ceil(N / 100) requests a round. An order whose answer did not change is asked again
@@ -93,7 +117,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         self._until_done = until_done
         self._followed: dict[int, _Followed] = {}
         self._due: list[tuple[float, int]] = []  # a heap of (due time, ID); stale rows are skipped
-        self._ready: list[Update[T]] = []
+        self._ready: list[Update[T] | FailedUpdate] = []
         self._changed: anyio.Event | None = None  # set to wake a round waiting for its orders
         self._closed = False
         self.add(ids)
@@ -158,7 +182,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Update[T]:
+    async def __anext__(self) -> Update[T] | FailedUpdate:
         while not self._ready:
             if self._ended():
                 raise StopAsyncIteration
@@ -203,7 +227,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
                 continue
             if isinstance(result, UnknownIdError):
                 del self._followed[order]
-                self._ready.append(Update(order, error=result))
+                self._ready.append(FailedUpdate(order, result))
                 continue
             if isinstance(result, SmmError):  # a failed request, a rate limit: try again later
                 failures.setdefault(id(result), result)
@@ -219,7 +243,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
                 del self._followed[order]
             else:
                 self._schedule(order, followed, now, changed=changed)
-        self._ready.extend(Update(None, error=error) for error in failures.values())
+        self._ready.extend(FailedUpdate(None, error) for error in failures.values())
 
     def _schedule(self, order: int, followed: _Followed, now: float, *, changed: bool) -> None:
         followed.interval = self._interval if changed else min(self._max_interval, followed.interval * 2 or 0)

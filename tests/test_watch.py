@@ -106,7 +106,11 @@ async def test_an_unknown_order_yields_its_error_and_is_dropped():
             updates = [update async for update in client.watch([1, 2], interval=10)]
     by_id = {update.id: update for update in updates}
     assert by_id[1].value.status == "Completed"
+    assert isinstance(by_id[1], smmapi.Update)
+    assert by_id[1].error is None
+    assert isinstance(by_id[2], smmapi.FailedUpdate)
     assert isinstance(by_id[2].error, smmapi.UnknownIdError)
+    assert by_id[2].value is None
     assert by_id[2].final
     assert len(updates) == 2
 
@@ -129,7 +133,9 @@ async def test_a_failed_round_is_yielded_once_and_the_watch_goes_on(failure, err
     with bounded():
         async with panel.client() as client:
             updates = [update async for update in client.watch([1, 2], interval=10)]
+    assert isinstance(updates[0], smmapi.FailedUpdate)
     assert updates[0].id is None
+    assert not updates[0].final
     assert isinstance(updates[0].error, error)
     assert sorted(update.id for update in updates[1:]) == [1, 2]
 
