@@ -41,6 +41,7 @@ from ._models import (
     Service,
 )
 from ._stats import Stats
+from ._sync import Client, SyncWatch
 from ._watch import FailedUpdate, Update, Watch
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Balance",
+    "Client",
     "ClientClosedError",
     "ConnectError",
     "FailedUpdate",
@@ -68,6 +70,7 @@ __all__ = [
     "Service",
     "SmmError",
     "Stats",
+    "SyncWatch",
     "TransportError",
     "UnknownIdError",
     "UnreadableAnswerError",

@@ -42,7 +42,7 @@ class Update(Generic[T]):
 
     @property
     def final(self) -> bool:
-        """Whether this order is no longer followed: its status is final."""
+        """Whether this order is no longer followed, its status being final."""
         return bool(getattr(getattr(self.value, "status", None), "is_final", False))
 
 
