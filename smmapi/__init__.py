@@ -27,6 +27,7 @@ from ._errors import (
     UnknownIdError,
     UnreadableAnswerError,
     ValidationError,
+    WatchTimeoutError,
 )
 from ._forms import AddFields
 from ._lookups import ActionDialect
@@ -77,6 +78,7 @@ __all__ = [
     "Update",
     "ValidationError",
     "Watch",
+    "WatchTimeoutError",
     "__version__",
 ]
 

@@ -490,6 +490,8 @@ class AsyncClient:
     ) -> Watch[Any]:
         check_number("interval", options["interval"])
         check_number("max_interval", options["max_interval"])
+        if options["timeout"] is not None:
+            check_number("timeout", options["timeout"])
         return Watch(fetch, signature, ids, **options)
 
     def watch(
@@ -499,6 +501,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[OrderStatus]:
         """Follow orders until they are final, yielding an :class:`Update` each time one changes.
 
@@ -510,7 +513,9 @@ class AsyncClient:
         as a whole yields one update with ``id=None`` and the watch goes on, except that a
         refused key raises :class:`AuthenticationError`: no later round can succeed. It ends when
         nothing is left to follow, unless ``until_done=False`` (then it waits for
-        :meth:`Watch.add`).
+        :meth:`Watch.add`). With ``timeout``, it gives up that many seconds after iterating
+        starts: what is still followed then is raised as a :class:`WatchTimeoutError` listing
+        their IDs (``unfinished``).
 
         Example::
 
@@ -526,6 +531,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_product_orders(
@@ -535,6 +541,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[ProductOrderStatus]:
         """Follow product orders until they are final, like :meth:`watch`.
 
@@ -552,6 +559,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_refills(
@@ -561,6 +569,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[RefillStatus]:
         """Follow refills until they are final, like :meth:`watch`; a change is a new ``status``.
 
@@ -576,6 +585,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def stats(self) -> Stats:

@@ -11,7 +11,7 @@ from typing import Any, Generic, Self, TypeVar
 import anyio
 import attrs
 
-from ._errors import SmmError, UnknownIdError
+from ._errors import SmmError, UnknownIdError, WatchTimeoutError
 from ._forms import unique_ids
 
 __all__ = ["FailedUpdate", "Update", "Watch"]
@@ -109,8 +109,11 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
         interval: float,
         max_interval: float,
         until_done: bool,
+        timeout: float | None = None,
     ) -> None:
         self._fetch = fetch
+        self._timeout = timeout
+        self._deadline = math.inf  # set when iterating starts: a watch may be made outside a loop
         self._signature = signature
         self._interval = interval
         self._max_interval = max(interval, max_interval)
@@ -183,11 +186,30 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
         return self
 
     async def __anext__(self) -> Update[T] | FailedUpdate:
+        if self._timeout is not None and self._deadline == math.inf:
+            self._deadline = anyio.current_time() + self._timeout
         while not self._ready:
             if self._ended():
                 raise StopAsyncIteration
-            await self._round()
+            # A round cut off here has only read: its orders are not asked again, the watch ends.
+            with anyio.move_on_at(self._deadline):
+                await self._round()
+            if not self._ready and anyio.current_time() >= self._deadline:
+                self._time_out()
         return self._ready.pop(0)
+
+    def _time_out(self) -> None:
+        unfinished = tuple(self._followed)
+        self._closed = True
+        self._followed.clear()
+        self._due.clear()
+        if not unfinished:
+            raise StopAsyncIteration
+        shown = ", ".join(map(str, unfinished[:10])) + (", ..." if len(unfinished) > 10 else "")
+        raise WatchTimeoutError(
+            f"{len(unfinished)} not final after the watch's timeout of {self._timeout:g} seconds: {shown}",
+            unfinished=unfinished,
+        )
 
     async def _wait_until_due(self) -> list[int]:
         """Sleep until some orders are due; return them, or none if the watch ended meanwhile."""

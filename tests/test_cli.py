@@ -410,6 +410,15 @@ def test_status_watch_follows_orders_until_final(panel):
     assert result.stdout.count("Completed") >= 3
 
 
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["table", "json"])
+def test_status_watch_gives_up_after_its_timeout_naming_what_did_not_finish(panel, as_json):
+    orders = place(panel, 2)  # the panel's clock stands still: they stay Pending
+    result = run(["status", *map(str, orders), "--watch", "--timeout", "0", *as_json], panel)
+    assert result.exit_code == 1
+    expected = f"2 not final after the watch's timeout of 0 seconds: {orders[0]}, {orders[1]}"
+    assert_one_error_line(result, expected)
+
+
 def test_status_watch_as_json_streams_one_line_per_change(panel):
     orders = place(panel, 2)
     result = run(

@@ -156,6 +156,13 @@ def test_closing_ends_a_watch_waiting_in_another_thread(client, panel):
     assert isinstance(seen.get_nowait(), smmapi.ClientClosedError)
 
 
+def test_a_watch_gives_up_after_its_timeout(client):
+    order = client.add(service=101, link="https://instagram.com/p/Cx1", quantity=1000)
+    with pytest.raises(smmapi.WatchTimeoutError) as caught:
+        next(client.watch([order], timeout=0))
+    assert caught.value.unfinished == (order,)
+
+
 def test_a_watch_takes_orders_from_another_thread_while_one_waits(client, panel):
     first = client.add(service=101, link="https://instagram.com/p/1", quantity=1000)
     with client.watch([], interval=0, until_done=False) as watch:
