@@ -658,16 +658,9 @@ def test_demo_report_names_what_went_wrong():
     assert report.problem() == "1 of 3 orders were refused: No (PanelError)"
 
 
-def test_panel_clock_runs_sped_up_real_time():
-    now = [100.0]
-    panel = FakePanel()
-    clock = _demo.PanelClock(panel, speed=60, clock=lambda: now[0])
-    now[0] += 2
-    clock.catch_up()
-    assert panel.now == 120
-    now[0] -= 1  # a clock that steps back never moves the panel's back
-    clock.catch_up()
-    assert panel.now == 120
+def test_demo_writes_money_with_the_panels_own_precision():
+    assert _demo.same_places(Decimal("600.0000"), Decimal("545.71720")) == ["600.00000", "545.71720"]
+    assert _demo.same_places(Decimal(1200), Decimal("0.5")) == ["1,200.0", "0.5"]
 
 
 def test_demo_serve_serves_the_fake_panel_until_stopped():
