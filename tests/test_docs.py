@@ -10,6 +10,11 @@ How a page's blocks run (write new blocks to fit):
 - A block with a top-level ``await`` runs on trio with a MockClock that jumps ahead whenever every
   task waits, so ``anyio.sleep(60)`` costs nothing; any other block runs in a worker thread, so
   it may call ``anyio.run()`` or ``asyncio.run()``. ``__name__`` is ``"__main__"``.
+- Every ``smmapi.Client`` a block makes talks to that panel too, unless given a transport, and
+  runs its event loop on trio with such a MockClock, so a blocking ``watch(interval=30)`` costs
+  nothing either.
+- Every ``# name.py`` file (but ``test_*.py`` files, which pytest reads) passes ``mypy --strict``:
+  these are the programs users copy.
 - A block whose first line is ``# name.py`` is a file, written to the page's own folder (the
   current directory, on ``sys.path``) and imported; a ``# test_*.py`` file is run by pytest and
   must pass.
@@ -21,6 +26,7 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -109,11 +115,24 @@ def on_the_panel(panel: FakePanel) -> type[smmapi.AsyncClient]:
     return AsyncClient
 
 
+def blocking_on_the_panel(panel: FakePanel) -> type[smmapi.Client]:
+    class Client(smmapi.Client):
+        def __init__(self, url: str, key: str, **options: Any) -> None:
+            if "transport" not in options and "http_client" not in options:
+                options["transport"] = FollowTheClock(panel)
+                self._backend = "trio"
+                self._backend_options = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+            super().__init__(url, key, **options)
+
+    return Client
+
+
 @pytest.mark.parametrize("page", RUNNABLE, ids=page_id)
 def test_every_python_block_of_the_page_runs(page, pytester, monkeypatch):
     panel = FakePanel(key=KEY)
     client = smmapi.AsyncClient(URL, KEY, transport=FollowTheClock(panel))
     monkeypatch.setattr(smmapi, "AsyncClient", on_the_panel(panel))
+    monkeypatch.setattr(smmapi, "Client", blocking_on_the_panel(panel))
     monkeypatch.setenv("SMMAPI_URL", URL)
     monkeypatch.setenv("SMMAPI_KEY", KEY)
     monkeypatch.syspath_prepend(str(pytester.path))
@@ -162,6 +181,30 @@ def run_file(block: Block, pytester: pytest.Pytester) -> None:
         assert outcomes.get("passed", 0) > 0
     else:
         importlib.import_module(block.module)
+
+
+PROGRAMS = [
+    block
+    for page in PAGES
+    for block in BLOCKS[page]
+    if block.module and block.skip is None and not block.module.startswith("test_")
+]
+
+
+def test_the_programs_of_the_docs_pass_mypy_strict(tmp_path):
+    names = [f"{block.module}.py" for block in PROGRAMS]
+    assert len(set(names)) == len(names) >= 4
+    for block in PROGRAMS:
+        (tmp_path / f"{block.module}.py").write_text(block.code, encoding="utf-8")
+    result = subprocess.run(  # noqa: S603  (mypy on files this test wrote)
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / ".mypy_cache"), *names],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("block", SKIPPED, ids=str)
