@@ -117,6 +117,24 @@ def _blocking_watch(
     return call
 
 
+class _ClosedByWith:
+    """``with`` gives the object itself, and closes it at the end."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
 async def _next(watch: Watch[T]) -> Update[T] | FailedUpdate | None:
     """The watch's next update, or ``None`` at its end: StopAsyncIteration cannot cross the portal."""
     try:
@@ -125,7 +143,7 @@ async def _next(watch: Watch[T]) -> Update[T] | FailedUpdate | None:
         return None
 
 
-class SyncWatch(Generic[T], Iterator["Update[T] | FailedUpdate"]):
+class SyncWatch(_ClosedByWith, Generic[T], Iterator["Update[T] | FailedUpdate"]):
     """A :class:`Watch` for :class:`Client`: a plain iterator and context manager.
 
     Example::
@@ -182,17 +200,6 @@ class SyncWatch(Generic[T], Iterator["Update[T] | FailedUpdate"]):
         with contextlib.suppress(ClientClosedError):
             self._client._call(self._watch.aclose)  # noqa: SLF001
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 class _LoopThread:
     """An event loop in a thread of its own, started on first use, and the portal into it."""
@@ -234,7 +241,7 @@ class _LoopThread:
             started.__exit__(None, None, None)
 
 
-class Client:
+class Client(_ClosedByWith):
     """A blocking client for one SMM panel: :class:`AsyncClient`'s methods, options and types.
 
     It runs one :class:`AsyncClient` on an event loop in a background thread it starts on
@@ -269,17 +276,6 @@ class Client:
 
     def __repr__(self) -> str:
         return repr(self._client).replace("AsyncClient", "Client")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the client, its connections and its thread; calling it again does nothing.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -50,8 +51,9 @@ class Update(Generic[T]):
 class FailedUpdate:
     """What a watch could not see: ``error`` says why, and ``value`` is always ``None``.
 
-    With an ``id``, the panel no longer knows that order (an :class:`~smmapi.UnknownIdError`)
-    and the watch stops following it. With ``id=None``, a round's request failed (after the
+    With an ``id``, it is that order's own error: an :class:`~smmapi.UnknownIdError` ends its
+    watch (``final``), any other (the panel's answer for that order alone) leaves it followed
+    and asked again later. With ``id=None``, a round's request failed as a whole (after the
     client's retries): the watch goes on and asks those orders again later.
 
     Example::
@@ -68,8 +70,8 @@ class FailedUpdate:
 
     @property
     def final(self) -> bool:
-        """Whether the watch stopped following this order (it has an ``id``)."""
-        return self.id is not None
+        """Whether the watch stopped following this order: the panel no longer knows it."""
+        return self.id is not None and isinstance(self.error, UnknownIdError)
 
 
 @attrs.define
@@ -240,8 +242,16 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
         due = await self._wait_until_due()
         if not due:
             return
-        results = await self._fetch(due)
+        try:
+            results = await self._fetch(due)
+        except BaseException:
+            # The consumer was cancelled or the key refused mid-round: the round's orders are
+            # off the heap, so put them back, or a later round would never ask them again.
+            self._requeue(due)
+            raise
         now = anyio.current_time()
+        # A request's failure is one error object shared by its IDs: yielded once, without an ID.
+        shared = Counter(id(result) for result in results.values() if isinstance(result, SmmError))
         failures: dict[int, SmmError] = {}
         for order, result in results.items():
             followed = self._followed.get(order)
@@ -252,7 +262,10 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
                 self._ready.append(FailedUpdate(order, result))
                 continue
             if isinstance(result, SmmError):  # a failed request, a rate limit: try again later
-                failures.setdefault(id(result), result)
+                if shared[id(result)] > 1:
+                    failures.setdefault(id(result), result)
+                else:
+                    self._ready.append(FailedUpdate(order, result))
                 self._schedule(order, followed, now, changed=False)
                 continue
             seen = self._signature(result)
@@ -266,6 +279,13 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
             else:
                 self._schedule(order, followed, now, changed=changed)
         self._ready.extend(FailedUpdate(None, error) for error in failures.values())
+
+    def _requeue(self, orders: list[int]) -> None:
+        """Make orders taken off the heap for a round that did not finish due again at once."""
+        for order in orders:
+            followed = self._followed.get(order)
+            if followed is not None:
+                heapq.heappush(self._due, (followed.due, order))
 
     def _schedule(self, order: int, followed: _Followed, now: float, *, changed: bool) -> None:
         followed.interval = self._interval if changed else min(self._max_interval, followed.interval * 2 or 0)

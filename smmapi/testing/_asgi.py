@@ -14,6 +14,7 @@ import attrs
 import httpx
 
 from ._catalogue import DEFAULT_PRODUCTS, DEFAULT_SERVICES, FakeProduct, FakeService
+from ._dialects import Dialect
 from ._faults import Fault, FaultPlan, FaultRule, Reply, reply_for
 from ._json import NUMBER_STYLES, NumberStyle, render
 from ._panel import FakeOrder, FakeProductOrder, FakeRefill, Outcomes, PanelState
@@ -98,6 +99,8 @@ class FakePanel:
             a minute a second). ``None`` (the default): only :meth:`advance` moves it.
         timer: The real time ``speed`` follows, in seconds (``time.monotonic``); give your
             own to test without waiting.
+        dialect: Which forms and actions it reads and the texts it answers with, as real
+            panel software does (see :class:`Dialect`); the textbook API v2 by default.
 
     Example::
 
@@ -122,6 +125,7 @@ class FakePanel:
         url: str = DEFAULT_URL,
         speed: float | None = None,
         timer: Callable[[], float] = time.monotonic,
+        dialect: Dialect | None = None,
     ) -> None:
         if isinstance(balance, float | bool):
             raise TypeError("balance must be a Decimal, str or int: a float is not exact")
@@ -135,6 +139,7 @@ class FakePanel:
             currency=currency,
             seed=seed,
             outcomes=Outcomes() if outcomes is None else outcomes,
+            dialect=Dialect() if dialect is None else dialect,
         )
         self._faults = FaultPlan(seed)
         self._requests: list[PanelRequest] = []
