@@ -20,6 +20,7 @@ import uvicorn
 from click.testing import CliRunner, Result
 from smmapi.cli import _demo, main
 from smmapi.cli._app import Seams, cli
+from smmapi.cli._render import Tally
 from smmapi.testing import FakePanel, FakeService, Fault, Outcomes
 
 #: The key of every panel here; no output may ever show it.
@@ -734,3 +735,17 @@ def test_probe_reports_the_forms_read_and_asks_nothing_but_reads(panel):
     text = run(["probe", "--order", str(order)], panel)
     assert text.exit_code == 0
     assert "the defaults fit it" in text.stdout
+
+
+def test_a_tally_forgets_an_orders_passing_error_once_it_answers():
+    tally = Tally(total=1)
+    tally.see(smmapi.FailedUpdate(1, smmapi.PanelError("Service is temporarily unavailable")))
+    assert tally.detail() == "error 1"
+    tally.see(
+        smmapi.Update(
+            1, smmapi.OrderStatus(order=1, status=smmapi.OrderState.COMPLETED, status_text="Completed")
+        )
+    )
+    assert tally.errors == {}
+    assert tally.detail() == "Completed 1"
+    assert tally.final == {1}

@@ -162,11 +162,14 @@ class Tally:
         previous = self.latest.get(update.id)
         if previous is not None:
             self._counts[state_text(previous.status, previous.status_text)] -= 1
+        elif update.id in self.errors:
+            self._counts["error"] -= 1
         if update.error is not None:
             self.latest.pop(update.id, None)
             self.errors[update.id] = update.error
             self._counts["error"] += 1
-        else:
+        else:  # an order's passing error is forgotten once it answers again
+            self.errors.pop(update.id, None)
             self.latest[update.id] = update.value
             self._counts[state_text(update.value.status, update.value.status_text)] += 1
         if update.final:
