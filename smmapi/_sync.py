@@ -364,5 +364,4 @@ def _close_quietly(loop: _LoopThread, client: AsyncClient) -> None:
     """Close a client nobody closed: at interpreter exit, or once it is garbage-collected."""
     if threading.get_ident() == loop.thread:
         return  # collected on its own loop's thread, which cannot wait for itself; it is a daemon
-    with contextlib.suppress(Exception):
-        loop.close(client)
+    loop.close(client)
