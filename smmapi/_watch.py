@@ -70,7 +70,7 @@ class FailedUpdate:
 
     @property
     def final(self) -> bool:
-        """Whether the watch stopped following this order: the panel no longer knows it."""
+        """Whether the watch stopped following this order, the panel no longer knowing it."""
         return self.id is not None and isinstance(self.error, UnknownIdError)
 
 
