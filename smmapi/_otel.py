@@ -7,7 +7,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -45,6 +45,7 @@ from ._telemetry import (
 __all__ = ["OpenTelemetry"]
 
 T = TypeVar("T")
+_Labels = tuple[tuple[str, str | int], ...]
 
 #: Bucket bounds of the request duration histogram, in seconds: a panel answers in 0.1 s to 30 s.
 _DURATION_BOUNDS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -84,6 +85,7 @@ class OpenTelemetry(Telemetry):
         self._server: dict[str, str | int] = {SERVER_ADDRESS: parts.hostname or "", SERVER_PORT: port}
         self._request_base = {HTTP_METHOD: "POST", URL_FULL: public_url(url), **self._server}
         self._labels_of: dict[str, dict[str, str | int]] = {}
+        self._label_keys: dict[str, _Labels] = {}
         self.duration = meter.create_histogram(
             "smmapi.request.duration",
             unit="s",
@@ -95,9 +97,6 @@ class OpenTelemetry(Telemetry):
             unit="{id}",
             description="IDs carried by one request of an action asked by ID.",
             explicit_bucket_boundaries_advisory=_ID_BOUNDS,
-        )
-        self.lookups = meter.create_counter(
-            "smmapi.lookups", unit="{lookup}", description="IDs asked through the lookup methods."
         )
         self.retries = meter.create_counter(
             "smmapi.retries", unit="{retry}", description="Requests retried after a fault."
@@ -113,9 +112,7 @@ class OpenTelemetry(Telemetry):
         self.active = meter.create_up_down_counter(
             "smmapi.requests.active", unit="{request}", description="HTTP requests in flight."
         )
-        #: Lookups waiting for their outcome, by action: see :class:`_Waiting`.
-        self.waiting: Counter[str] = Counter()
-        _Waiting.of(meter, meter_provider).clients.add(self)
+        self._lookups = _Lookups.of(meter, meter_provider)
 
     def labels(self, action: str) -> dict[str, str | int]:
         """The attributes of a metric about ``action``, made once."""
@@ -152,15 +149,18 @@ class OpenTelemetry(Telemetry):
         return _Request(self, span, labels)
 
     async def counted(self, action: str, count: int, lookup: Awaitable[T]) -> T:
-        self.lookups.add(count, self.labels(action))
-        # A plain count, read when metrics are collected: an up-down counter would cost two
-        # measurements a lookup.
-        waiting = self.waiting
-        waiting[action] += count
+        key = self._label_keys.get(action)
+        if key is None:
+            key = self._label_keys[action] = tuple(self.labels(action).items())
+        lookups = self._lookups
+        with lookups.lock:
+            lookups.asked[key] += count
+            lookups.waiting[key] += count
         try:
             return await lookup
         finally:
-            waiting[action] -= count
+            with lookups.lock:
+                lookups.waiting[key] -= count
 
     @contextlib.contextmanager
     def write(self, action: str) -> Iterator[Write]:
@@ -180,31 +180,41 @@ class OpenTelemetry(Telemetry):
             self.item_errors.add(1, self.labels(action))
 
 
-class _Waiting:
-    """``smmapi.lookups.waiting``: the lookups waiting in every live client that shares a meter.
+class _Lookups:
+    """``smmapi.lookups`` and ``smmapi.lookups.waiting``, of every client of one meter provider.
 
-    An observable instrument is created once per meter (a second one of the same name would be
-    ignored, and its client with it), so each reports for all the clients of its meter.
+    Through the SDK, three measurements a lookup cost more than all the rest of telemetry: so
+    lookups are counted in plain ints and read when metrics are collected. The observable
+    instruments that read them are made once per provider (a second instrument of the same name
+    would be ignored), and the counts are the provider's, so they outlive the clients.
     """
 
-    _lock: Final = threading.Lock()
-    _of_provider: Final[weakref.WeakKeyDictionary[Any, _Waiting]] = weakref.WeakKeyDictionary()
+    _made_lock: Final = threading.Lock()
+    _of_provider: Final[weakref.WeakKeyDictionary[Any, _Lookups]] = weakref.WeakKeyDictionary()
     #: The global provider's: its meters may be proxies, a new one each time one is asked for.
-    _of_global: _Waiting | None = None
+    _of_global: _Lookups | None = None
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self.clients: weakref.WeakSet[OpenTelemetry] = weakref.WeakSet()
+        self.lock = threading.Lock()  # clients of one provider may run in several threads
+        self.asked: Counter[_Labels] = Counter()
+        self.waiting: Counter[_Labels] = Counter()
+        meter.create_observable_counter(
+            "smmapi.lookups",
+            callbacks=[self._reader(self.asked)],
+            unit="{lookup}",
+            description="IDs asked through the lookup methods.",
+        )
         meter.create_observable_up_down_counter(
             "smmapi.lookups.waiting",
-            callbacks=[self.observe],
+            callbacks=[self._reader(self.waiting)],
             unit="{lookup}",
             description="Lookups waiting for their outcome.",
         )
 
     @classmethod
-    def of(cls, meter: metrics.Meter, provider: Any) -> _Waiting:
-        """The instrument of ``provider``'s meter, made on first use."""
-        with cls._lock:
+    def of(cls, meter: metrics.Meter, provider: Any) -> _Lookups:
+        """The counts of ``provider`` (``None``: the global one), made on first use."""
+        with cls._made_lock:
             if provider is None:
                 if cls._of_global is None:
                     cls._of_global = cls(meter)
@@ -214,12 +224,14 @@ class _Waiting:
                 made = cls._of_provider[provider] = cls(meter)
             return made
 
-    def observe(self, _: metrics.CallbackOptions) -> list[metrics.Observation]:
-        totals: Counter[tuple[tuple[str, str | int], ...]] = Counter()
-        for client in list(self.clients):
-            for action, count in client.waiting.items():
-                totals[tuple(client.labels(action).items())] += count
-        return [metrics.Observation(count, dict(labels)) for labels, count in totals.items()]
+    def _reader(
+        self, counts: Counter[_Labels]
+    ) -> Callable[[metrics.CallbackOptions], list[metrics.Observation]]:
+        def observe(_: metrics.CallbackOptions) -> list[metrics.Observation]:
+            with self.lock:
+                return [metrics.Observation(count, dict(labels)) for labels, count in counts.items()]
+
+        return observe
 
 
 class _Request(Request):

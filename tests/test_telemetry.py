@@ -479,3 +479,49 @@ async def test_telemetry_false_emits_nothing_though_providers_are_given(otel):
     async with client:
         await client.status(1)
     assert otel.spans() == []
+
+
+async def test_a_read_cut_off_mid_flight_ends_its_span_as_cancelled(otel):
+    async def never(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    client = smmapi.AsyncClient(
+        URL, KEY, transport=httpx.MockTransport(never), batch_window=0, **otel.options()
+    )
+    with bounded():
+        async with client:
+            with anyio.CancelScope() as scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.status, 1)
+                    await anyio.wait_all_tasks_blocked()
+                    scope.cancel()
+    (span,) = otel.requests()
+    assert span.attributes["smmapi.outcome"] == "cancelled"
+    assert span.attributes["error.type"] in ("asyncio.CancelledError", "trio.Cancelled")
+    assert span.events == ()  # only an SmmError's message is recorded
+    assert otel.total("smmapi.requests.active") == 0
+    assert otel.total("smmapi.lookups.waiting") == 0
+
+
+async def test_lookups_waiting_counts_every_client_of_a_meter_provider(otel):
+    release = anyio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        await release.wait()
+        return status_panel(form_of(request))
+
+    def connect(url: str) -> smmapi.AsyncClient:
+        transport = httpx.MockTransport(held)
+        return smmapi.AsyncClient(url, KEY, transport=transport, batch_window=0, **otel.options())
+
+    with bounded():
+        one, two, three = connect(URL), connect(URL), connect("https://other.test/api")
+        async with one, two, three, anyio.create_task_group() as group:
+            for client, order in ((one, 1), (one, 2), (two, 3), (three, 4)):
+                group.start_soon(client.status, order)
+            await anyio.wait_all_tasks_blocked()
+            assert otel.total("smmapi.lookups.waiting", **{"server.address": "panel.test"}) == 3
+            assert otel.total("smmapi.lookups.waiting", **{"server.address": "other.test"}) == 1
+            release.set()
+    assert otel.total("smmapi.lookups.waiting") == 0
