@@ -1,9 +1,11 @@
-"""OpenTelemetry spans and metrics: the one module that emits them, and the only one that imports it.
+"""OpenTelemetry spans and metrics: what a client emits, and the no-op used without it.
 
 A client holds a :class:`Telemetry`. Without OpenTelemetry (not installed, or
 ``AsyncClient(telemetry=False)``) it is :data:`OFF`, whose ``on`` is ``False``: callers test
 that one attribute before doing anything, so the hot path pays nothing and ``opentelemetry`` is
-never imported. :func:`telemetry` imports it when a client is made, not at ``import smmapi``.
+never imported. Otherwise :func:`make_telemetry`, called when a client is made (not at
+``import smmapi``: importing OpenTelemetry takes time), imports the implementation that speaks
+to OpenTelemetry's API, :mod:`smmapi._otel`: the one module that imports ``opentelemetry``.
 
 What is emitted, and why:
 
@@ -13,7 +15,8 @@ What is emitted, and why:
   (``balance()``, ``add()``) is that caller's child.
 - An INTERNAL span per paid write that creates an order (``add``, ``add_product_order``) with
   its outcome and order ID; its HTTP request span is its child.
-- Metrics named ``smmapi.*`` (see :class:`_Instruments`).
+- Metrics named ``smmapi.*``: request durations and IDs, lookups, retries, item errors,
+  unknown outcomes, requests in flight and lookups waiting.
 
 The key never reaches this module: a span holds the action, IDs, the URL without its query,
 and an error's class and message, which ``_wire`` has already masked. Exceptions are recorded
