@@ -30,6 +30,7 @@ if _TYPE_CHECKING:  # at run time, __getattr__ imports the same names on first u
         UnknownIdError,
         UnreadableAnswerError,
         ValidationError,
+        WatchTimeoutError,
     )
     from ._forms import AddFields
     from ._lookups import ActionDialect
@@ -44,7 +45,8 @@ if _TYPE_CHECKING:  # at run time, __getattr__ imports the same names on first u
         Service,
     )
     from ._stats import Stats
-    from ._watch import Update, Watch
+    from ._sync import Client, SyncWatch
+    from ._watch import FailedUpdate, Update, Watch
 
 __all__ = [
     "ActionDialect",
@@ -52,8 +54,10 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Balance",
+    "Client",
     "ClientClosedError",
     "ConnectError",
+    "FailedUpdate",
     "HTTPStatusError",
     "InsufficientFundsError",
     "OrderState",
@@ -70,17 +74,19 @@ __all__ = [
     "Service",
     "SmmError",
     "Stats",
+    "SyncWatch",
     "TransportError",
     "UnknownIdError",
     "UnreadableAnswerError",
     "Update",
     "ValidationError",
     "Watch",
+    "WatchTimeoutError",
     "__version__",
 ]
 
 #: The private modules the public names come from (the imports above).
-_SOURCES = ("_client", "_errors", "_forms", "_lookups", "_models", "_stats", "_watch")
+_SOURCES = ("_client", "_errors", "_forms", "_lookups", "_models", "_stats", "_sync", "_watch")
 
 
 # At run time only: to type checkers, smmapi has the names imported above and no others.
