@@ -85,8 +85,11 @@ __all__ = [
     "__version__",
 ]
 
-#: The private modules the public names come from (the imports above).
-_SOURCES = ("_client", "_errors", "_forms", "_lookups", "_models", "_stats", "_sync", "_watch")
+#: The private modules the public names come from (the imports above), imported together.
+_SOURCES = ("_client", "_errors", "_forms", "_lookups", "_models", "_stats", "_watch")
+#: Names whose module is imported only when they are used: the blocking client brings asyncio and
+#: a portal thread, which async code has no need of.
+_ON_THEIR_OWN = {"Client": "_sync", "SyncWatch": "_sync"}
 
 
 # At run time only: to type checkers, smmapi has the names imported above and no others.
@@ -102,7 +105,7 @@ if not _TYPE_CHECKING:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         import importlib  # noqa: PLC0415  (only when the names are first used)
 
-        for source in _SOURCES:
+        for source in (*_SOURCES, *([_ON_THEIR_OWN[name]] if name in _ON_THEIR_OWN else [])):
             module = importlib.import_module(f".{source}", __name__)
             for public in set(__all__).intersection(vars(module)):
                 value = vars(module)[public]

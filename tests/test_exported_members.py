@@ -8,8 +8,9 @@ import smmapi
 
 def test_all_names_every_public_member_and_is_sorted():
     # Like httpx's: every public name of the package is in __all__, and nothing else is. The
-    # names are imported on first use: touch one, and every other must be there too.
+    # names are imported on first use: touch them, and nothing else may be there.
     assert smmapi.AsyncClient
+    assert smmapi.Client
     public = {
         name
         for name, value in vars(smmapi).items()
@@ -47,10 +48,19 @@ def test_importing_smmapi_defers_the_client_and_its_libraries():
     assert loaded == f"[] {smmapi.__version__}\n"
 
 
-def test_the_first_public_name_used_brings_every_other():
+def test_the_first_public_name_used_brings_every_other_but_the_blocking_client():
     loaded = in_a_fresh_interpreter(
         "import sys, smmapi; smmapi.Stats;"
-        " print(sorted(set(smmapi.__all__) - set(vars(smmapi))), smmapi.ConnectError.__module__)"
+        " print(sorted(set(smmapi.__all__) - set(vars(smmapi))), smmapi.ConnectError.__module__,"
+        " 'smmapi._sync' in sys.modules, 'asyncio' in sys.modules)"
+    )
+    assert loaded == "['Client', 'SyncWatch'] smmapi False False\n"
+
+
+def test_the_blocking_client_comes_with_its_names():
+    loaded = in_a_fresh_interpreter(
+        "import smmapi; smmapi.Client;"
+        " print(sorted(set(smmapi.__all__) - set(vars(smmapi))), smmapi.SyncWatch.__module__)"
     )
     assert loaded == "[] smmapi\n"
 
