@@ -61,7 +61,11 @@ class AsyncClient:
             they may have reached the panel. ``0`` turns retries off.
         retry_backoff: Seconds of the first retry's backoff (doubled each time, with jitter);
             ``0`` retries at once, and ignores ``Retry-After``: for your tests.
-        batch_window: Seconds the first single lookup waits for others to join its batch.
+        batch_window: Seconds the first single lookup waits for others to join its batch. The
+            default, ``0``, adds no clock delay: a batch goes once it has been open for one turn
+            of the event loop and a request slot is free, and keeps filling while it waits for
+            one. A window of a few milliseconds makes fewer, fuller requests from callers that
+            arrive a little apart, at that cost in latency.
         max_batch_size: The most IDs in one bulk request (1 to 100).
         max_concurrency: The most requests this client has in flight at once.
         rate_limit: The most requests per second, retries included, spaced evenly; ``None``

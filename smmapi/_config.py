@@ -10,8 +10,10 @@ DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 #: Retries of a read (never of a write that may have been sent) after the first attempt.
 DEFAULT_MAX_RETRIES: Final = 2
-#: Seconds the first lookup of a batch waits for others to join it.
-DEFAULT_BATCH_WINDOW: Final = 0.005
+#: Seconds the first lookup of a batch waits for others to join it. 0: no clock delay; the batch
+#: goes as soon as it has been open for one turn of the event loop and a request slot is free
+#: (it keeps filling while it waits for one), as DataLoader batches what arrives within one tick.
+DEFAULT_BATCH_WINDOW: Final = 0.0
 #: The most IDs one bulk request may carry: the API's own limit.
 MAX_BATCH_SIZE: Final = 100
 #: Requests one client keeps in flight at once.
