@@ -171,8 +171,10 @@ class Batcher(Generic[K, V, R]):
         """
         try:
             while True:
-                pending = next((entry for entry in mine if not entry.done), None)
-                if pending is None:
+                for pending in mine:  # the first entry still pending
+                    if not pending.done:
+                        break
+                else:
                     return
                 batch = pending.batch
                 if batch.leader is None and not batch.sent:

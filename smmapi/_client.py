@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import warnings
+from asyncio import _get_running_loop as _running_asyncio_loop
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
@@ -236,6 +237,8 @@ class AsyncClient:
 
     def _enter(self) -> None:
         """Check the client may be used here, and bind it to the running event loop."""
+        if self._state is _State.OPENED and self._loop_token is _running_asyncio_loop():
+            return  # anyio's token of an asyncio loop is the loop: this is its own loop, cheaply told
         if self._state is _State.CLOSED:
             raise ClientClosedError("this client is closed")
         token = anyio.lowlevel.current_token()
@@ -338,9 +341,9 @@ class AsyncClient:
 
     # -- lookups by ID ---------------------------------------------------------------------
 
-    async def _get(self, spec: Spec, key: int) -> Any:
+    def _get(self, spec: Spec, key: int) -> Awaitable[Any]:
         self._enter()
-        return await self._lookups.get(spec, key)
+        return self._lookups.get(spec, key)
 
     async def _get_many(self, spec: Spec, ids: Iterable[int]) -> dict[int, Any]:
         wanted = unique_ids(ids)

@@ -33,6 +33,7 @@ __all__ = [
     "read_cancel",
     "read_catalogue",
     "read_id",
+    "read_order_status",
     "read_refill",
     "read_refill_status",
     "split_by_id",
@@ -350,6 +351,8 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
         item = by_id[key]
         if isinstance(item, str):
             result[key] = panel_error(item)
+        elif type(item) is dict and item.keys() <= _STATUS_FIELDS:
+            result[key] = item  # the common shape of a status item has no room for an error
         else:
             result[key] = item_error(item) or item
     return result
@@ -451,3 +454,59 @@ def read_refill_status(converter: cattrs.Converter, key: int, item: Mapping[str,
         if type(error) is not PanelError:
             raise error
     return structure(converter, item, RefillStatus, refill=key)
+
+
+# -- the fast path of a status item ------------------------------------------------------------
+
+#: The fields of a status item as nearly every panel spells them.
+_STATUS_FIELDS: Final = frozenset({"status", "charge", "start_count", "remains", "currency"})
+
+
+def _fast_count(value: Any) -> int | None:
+    """``remains`` or ``start_count`` as :func:`_optional_count` reads it (which raises for a bad one)."""
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
+        return int(value)
+    if type(value) is int:
+        return value
+    return _optional_count(value)
+
+
+def _fast_amount(value: Any) -> Decimal | None:
+    """``charge`` as :func:`_optional_decimal` reads it (which raises for a bad one)."""
+    if type(value) is str and value:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return _optional_decimal(value)
+        if number.is_finite():
+            return number
+    return _optional_decimal(value)
+
+
+def read_order_status(item: Any, order: int) -> OrderStatus | None:
+    """The :class:`OrderStatus` of an item of the common shape, or ``None``: read it with the rules.
+
+    The common shape is what nearly every panel sends for each order: a JSON object with a
+    ``status`` text and any of ``charge``, ``start_count``, ``remains`` and ``currency``, spelled
+    so, and nothing else. It reads exactly as :func:`structure` would (a test compares the two on
+    generated items) in a fraction of the time, skipping the matching of names without case and
+    the converter's generic machinery. Any other item, or a value no rule reads, is ``None``.
+    """
+    if type(item) is not dict or not item.keys() <= _STATUS_FIELDS:
+        return None
+    status = item.get("status")
+    currency = item.get("currency")
+    if type(status) is not str or (currency is not None and type(currency) is not str):
+        return None
+    try:
+        return OrderStatus(
+            order=order,
+            status=OrderState.parse(status),
+            status_text=status,
+            charge=_fast_amount(item.get("charge")),
+            start_count=_fast_count(item.get("start_count")),
+            remains=_fast_count(item.get("remains")),
+            currency=None if currency is None else (currency.strip() or None),
+        )
+    except _LooseValueError:
+        return None

@@ -137,6 +137,8 @@ def positive_id(value: Any, what: str = "ID") -> int:
 
     An ``int`` subclass is read as the number it holds, never through its ``__str__``.
     """
+    if type(value) is int and 0 < value < _ID_BOUND:
+        return value  # the common case, told at once
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     number = int.__index__(value)

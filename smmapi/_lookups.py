@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -28,6 +28,7 @@ from ._convert import (
     list_splitter,
     read_cancel,
     read_id,
+    read_order_status,
     read_refill,
     read_refill_status,
     split_by_id,
@@ -86,7 +87,7 @@ class Spec:
 
 
 def _read_status(converter: cattrs.Converter, key: int, item: Any) -> OrderStatus:
-    return structure(converter, item, OrderStatus, order=key)
+    return read_order_status(item, key) or structure(converter, item, OrderStatus, order=key)
 
 
 def _read_product_status(converter: cattrs.Converter, key: int, item: Any) -> ProductOrderStatus:
@@ -281,13 +282,13 @@ class Lookups:
 
     # -- asking ------------------------------------------------------------------------------
 
-    async def get(self, spec: Spec, key: int) -> Any:
-        """The value of one ID; its error is raised."""
-        return await self.batchers[spec.action].get(key)
+    def get(self, spec: Spec, key: int) -> Awaitable[Any]:
+        """The value of one ID; its error is raised (the batcher's own coroutine: no layer more)."""
+        return self.batchers[spec.action].get(key)
 
-    async def get_many(self, spec: Spec, keys: Iterable[int]) -> dict[int, Any]:
+    def get_many(self, spec: Spec, keys: Iterable[int]) -> Awaitable[dict[int, Any]]:
         """The value or error of each ID, in the order given (IDs unique)."""
-        return await self.batchers[spec.action].get_many(keys)
+        return self.batchers[spec.action].get_many(keys)
 
     async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
         """Send a paid write once and return the ID it created; its error is raised.
@@ -494,7 +495,8 @@ class Lookups:
             return await self._each(spec, keys)
         if self._dialects[spec.action].bulk is None:
             self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
-        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+        # A read's outcome never names its fields: the request's serve every ID.
+        return {key: self._decide(spec, key, fields, items[key], got) for key in keys}
 
     async def _refused(self, spec: Spec, keys: Sequence[int], refusal: PanelError) -> dict[int, Any]:
         """Each ID's outcome after a bulk read was refused as a whole, naming no ID.

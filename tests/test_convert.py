@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from hypothesis import example, given
@@ -28,6 +29,7 @@ from smmapi._convert import (
     make_converter,
     read_catalogue,
     read_id,
+    read_order_status,
     split_by_id,
     split_list,
     structure,
@@ -828,3 +830,105 @@ def test_any_json_reads_an_id_or_raises_smm_error(field, answer):
 def test_any_json_reads_a_catalogue_or_raises_smm_error(model, answer):
     with contextlib.suppress(SmmError):
         read_catalogue(CONVERTER, answer, model)
+
+
+# -- the fast path of a status item: the same result as the full rules, or none ---------------
+
+#: What panels put in a status item's fields, the odd among the common.
+LOOSE_VALUES = st.one_of(
+    st.sampled_from(
+        ["0.27819", "157", "0", "-5", " 12 ", "10.0", "1e3", "", "Unknown", "N/A", "NaN", "\u00b2"]
+    ),
+    st.sampled_from(["In progress", "Completed", "in_progress", "Order Cancelled", "Processing ", "Weird"]),
+    st.from_regex(r"\A-?[0-9]{1,20}(\.[0-9]{1,8})?\Z"),
+    st.text(max_size=8),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.decimals(allow_nan=True, allow_infinity=True, places=None),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+#: Field names: each as most panels spell it, in other cases or with a note, and names we do not model.
+LOOSE_NAMES = st.sampled_from(
+    [
+        *("status", "charge", "start_count", "remains", "currency"),
+        *(
+            "Status",
+            "CHARGE",
+            "remains[note]",
+            " currency",
+            "order",
+            "error",
+            "service",
+            "status_text",
+            "extra",
+        ),
+    ]
+)
+LOOSE_ITEMS = st.one_of(
+    st.dictionaries(LOOSE_NAMES, LOOSE_VALUES, max_size=7),
+    st.builds(
+        status,
+        status=st.sampled_from(["In progress", "Completed", "Partial", "Pending", "Canceled", "Whatever"]),
+        currency=st.sampled_from(["USD", " EUR ", "", None]),
+        charge=st.from_regex(r"\A[0-9]{1,4}\.[0-9]{1,5}\Z") | st.decimals(places=3, allow_nan=False),
+        remains=st.integers(min_value=-5, max_value=10**6).map(str) | st.integers(min_value=-5, max_value=50),
+    ),
+    LOOSE_VALUES,
+)
+
+
+def full_rules(item: Any, order: int) -> Any:
+    try:
+        return structure(CONVERTER, item, OrderStatus, order=order)
+    except UnreadableAnswerError:
+        return "unreadable"
+
+
+@given(item=LOOSE_ITEMS, order=st.integers(min_value=1, max_value=10**18 - 1))
+@example(item=status(), order=1)
+@example(item={"status": "Completed", "remains": "\u00b2"}, order=1)
+@example(item={"status": "Completed", "charge": " 1.50 ", "currency": " "}, order=1)
+def test_the_fast_path_reads_a_status_item_exactly_as_the_full_rules(item, order):
+    fast = read_order_status(item, order)
+    if fast is None:
+        return
+    full = full_rules(item, order)
+    assert repr(fast) == repr(full)  # every field with its type and digits, extra included
+    assert [type(value) for value in attrs.astuple(fast, recurse=False)] == [
+        type(value) for value in attrs.astuple(full, recurse=False)
+    ]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param(status(), id="strings"),
+        pytest.param(status(currency="USD"), id="with-currency"),
+        pytest.param(
+            wire('{"charge": 0.27, "start_count": 10, "status": "Completed", "remains": 0}'), id="numbers"
+        ),
+        pytest.param(
+            {"status": "Pending", "charge": "", "start_count": None, "remains": "Unknown"}, id="unknowns"
+        ),
+    ],
+)
+def test_the_common_shapes_of_a_status_item_take_the_fast_path(item):
+    fast = read_order_status(item, 7)
+    assert fast is not None
+    assert repr(fast) == repr(full_rules(item, 7))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param(status(Status="Completed"), id="name-in-another-case"),
+        pytest.param(status(order=5), id="order-field"),
+        pytest.param(status(note="kept in extra"), id="unmodelled-field"),
+        pytest.param(status(remains="10.5"), id="unreadable-value"),
+        pytest.param(status(status=None), id="no-status-text"),
+        pytest.param([status()], id="not-an-object"),
+    ],
+)
+def test_any_other_status_item_takes_the_full_rules(item):
+    assert read_order_status(item, 7) is None
