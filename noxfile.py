@@ -51,3 +51,11 @@ def bench(session: nox.Session) -> None:
     # default session: it takes minutes. Options go after --, e.g. `nox -s bench -- --plot`.
     session.install("-e", ".[bench]")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def cpu(session: nox.Session) -> None:
+    # Instructions per lookup under callgrind (bench/cpu.py): stable on a shared machine, where
+    # seconds are not. Needs valgrind (apt-get install -y valgrind); not run in CI.
+    session.install("-e", ".")
+    session.run("python", "bench/cpu.py", *session.posargs)
