@@ -61,7 +61,7 @@ DEFAULT_PLOT = HERE.parent / "docs" / "_static" / "performance.png"
 class PanelServer:
     """The fake panel in its own process; :meth:`stop` (also run at exit) ends it."""
 
-    def __init__(self, *, orders: int, delay: float, start_limit: float = 120.0) -> None:
+    def __init__(self, *, orders: int, delay: float, start_limit: float = 600.0) -> None:
         command = [sys.executable, str(HERE / "panel_server.py"), "--orders", str(orders)]
         command += ["--delay", str(delay)]
         # stdin stays open while we live: the server stops when it closes, even if we are killed.

@@ -462,6 +462,10 @@ def read_refill_status(converter: cattrs.Converter, key: int, item: Mapping[str,
 _STATUS_FIELDS: Final = frozenset({"status", "charge", "start_count", "remains", "currency"})
 
 
+#: :meth:`OrderState.parse`, remembered: a panel uses a handful of spellings.
+_order_state: Final = functools.lru_cache(maxsize=256)(OrderState.parse)
+
+
 def _fast_count(value: Any) -> int | None:
     """``remains`` or ``start_count`` as :func:`_optional_count` reads it (which raises for a bad one)."""
     if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
@@ -501,7 +505,7 @@ def read_order_status(item: Any, order: int) -> OrderStatus | None:
     try:
         return OrderStatus(
             order=order,
-            status=OrderState.parse(status),
+            status=_order_state(status),
             status_text=status,
             charge=_fast_amount(item.get("charge")),
             start_count=_fast_count(item.get("start_count")),
