@@ -331,7 +331,10 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
         raise UnreadableAnswerError(f"expected an object keyed by ID: {snippet(repr(answer))}")
     by_id: dict[int, Any] = {}
     for raw, item in answer.items():
-        key = answer_id(raw)
+        if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= _MOST_DIGITS:
+            key: int | None = int(raw) or None  # answer_id's reading of a plain one, told at once
+        else:
+            key = answer_id(raw)
         if key is None:
             continue
         by_id[key] = item

@@ -11,6 +11,7 @@ it. A write is sent once; whatever happens to it, :func:`outcome` says what its 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -402,7 +403,7 @@ class Lookups:
             fields,
             got,
             write=spec.write,
-            read=lambda item: spec.read(self._converter, key, item),
+            read=functools.partial(spec.read, self._converter, key),
             answer=answer,
         )
         if isinstance(result, PanelError) and answer is not None:  # an item's error, not the request's

@@ -26,6 +26,7 @@ from smmapi import (
     UnreadableAnswerError,
 )
 from smmapi._convert import (
+    answer_id,
     make_converter,
     read_catalogue,
     read_id,
@@ -932,3 +933,16 @@ def test_the_common_shapes_of_a_status_item_take_the_fast_path(item):
 )
 def test_any_other_status_item_takes_the_full_rules(item):
     assert read_order_status(item, 7) is None
+
+
+@given(raw=st.from_regex(r"\A[0-9]{1,20}\Z") | st.text(max_size=6))
+@example(raw="0")
+@example(raw="\u00b2")
+@example(raw="0012")
+def test_a_bulk_answer_is_keyed_by_answer_ids_reading_of_each_key(raw):
+    item = {"status": "Pending"}
+    other = 10**18 - 1
+    asked = int(raw) if raw.isascii() and raw.isdigit() else 1
+    result = split_by_id({raw: item, str(other): item}, list(dict.fromkeys([asked, other])))
+    assert result is not None
+    assert (result[asked] is item) == (answer_id(raw) == asked)
