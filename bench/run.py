@@ -624,7 +624,8 @@ def plot_growth(grown: Any, rows: list[dict[str, Any]]) -> None:
     grown.set_yscale("log")
     grown.set_xlabel("IDs looked up (log)")
     grown.set_ylabel("wall time, seconds (log)")
-    grown.set_title("growth: requests = ceil(N/100), time on the round-trip floor", fontsize=10)
+    grown.set_title("growth: one statuses() call; requests = ceil(N/100)", fontsize=10)
+    grown.margins(x=0.12)
     grown.legend(fontsize=9, loc="upper left")
 
 
