@@ -152,15 +152,23 @@ def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
 UNREADABLE: Final = object()
 
 
-def parse_json(text: str) -> Any:
+def _same(value: Any) -> Any:
+    return value
+
+
+def parse_json(text: str, *, in_thread: bool = False) -> Any:
     """The JSON value of ``text`` (fractions and exponents as ``Decimal``), or :data:`UNREADABLE`.
 
     Bounded, whatever the text: nesting deeper than the interpreter's recursion limit, an
     integer of more than 4,300 digits (Python's own limit) or an exponent ``Decimal`` cannot
     hold is unreadable, never a ``RecursionError`` or ``decimal.InvalidOperation``.
+
+    ``in_thread``: the C parser holds the GIL for the whole text, so a worker thread parsing a
+    long answer would stall the event loop all the same; a hook in Python on each object lets
+    the interpreter switch threads as it parses.
     """
     try:
-        return json.loads(text, parse_float=Decimal)
+        return json.loads(text, parse_float=Decimal, object_hook=_same if in_thread else None)
     except (ValueError, ArithmeticError, RecursionError):
         return UNREADABLE
 
@@ -361,7 +369,7 @@ class Wire:
             status = response.status_code
             long = len(body) > THREAD_ANSWER_BYTES
             if long:
-                return await anyio.to_thread.run_sync(self._read, action, response, body, keep), long
+                return await anyio.to_thread.run_sync(self._read, action, response, body, keep, long), long
             return self._read(action, response, body, keep), long
         finally:
             self._in_flight -= 1
@@ -441,7 +449,14 @@ class Wire:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _read(self, action: str, response: httpx.Response, body: bytes, keep: str | None = None) -> Any:
+    def _read(
+        self,
+        action: str,
+        response: httpx.Response,
+        body: bytes,
+        keep: str | None = None,
+        in_thread: bool = False,
+    ) -> Any:
         status = response.status_code
         if response.is_redirect:
             location = response.headers.get("location", "") or None
@@ -453,7 +468,7 @@ class Wire:
                 location=location,
             )
         text = body.decode("utf-8-sig", errors="replace")
-        answer = parse_json(text)
+        answer = parse_json(text, in_thread=in_thread)
         error = top_level_error(answer)
         if error is not None and keep is not None and _holds(answer, keep):
             raise UnreadableAnswerError(
