@@ -20,7 +20,6 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 import anyio.abc
@@ -48,13 +47,20 @@ async def _read_request(stream: anyio.abc.ByteStream) -> bytes:
 
 
 @asynccontextmanager
-async def serve(respond: Respond, requests: list[bytes] | None = None) -> AsyncIterator[str]:
-    """Serve ``respond`` on a loopback port for the duration; yields the API URL."""
+async def serve(
+    respond: Respond, requests: list[bytes] | None = None, *, stall: bool = False
+) -> AsyncIterator[str]:
+    """Serve ``respond`` on a loopback port for the duration; yields the API URL.
+
+    ``stall``: accept connections, then read nothing and answer nothing.
+    """
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610  (anyio, not Django)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
         async with stream:
+            if stall:
+                await anyio.sleep_forever()
             try:
                 request = await _read_request(stream)
                 if requests is not None:
