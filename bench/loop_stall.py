@@ -17,13 +17,23 @@ import json
 import time
 
 import anyio
+import anyio.lowlevel
 import httpx
 import smmapi
 
 
 def catalogue(count: int) -> bytes:
-    item = {"service": 0, "name": "Instagram Likes [HQ]", "type": "Default", "category": "Instagram",
-            "rate": "0.90", "min": "10", "max": "10000", "refill": True, "cancel": False}
+    item = {
+        "service": 0,
+        "name": "Instagram Likes [HQ]",
+        "type": "Default",
+        "category": "Instagram",
+        "rate": "0.90",
+        "min": "10",
+        "max": "10000",
+        "refill": True,
+        "cancel": False,
+    }
     return json.dumps([{**item, "service": i + 1} for i in range(count)]).encode()
 
 
@@ -36,13 +46,17 @@ async def stall(body: bytes, backend_options: dict) -> tuple[float, float, int]:
         nonlocal longest
         last = time.perf_counter()
         while not done:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             now = time.perf_counter()
             longest = max(longest, now - last)
             last = now
 
-    async with smmapi.AsyncClient("https://panel.test/api/v2", "bench-key", transport=transport,
-                                  **backend_options) as client, anyio.create_task_group() as group:
+    async with (
+        smmapi.AsyncClient(
+            "https://panel.test/api/v2", "bench-key", transport=transport, **backend_options
+        ) as client,
+        anyio.create_task_group() as group,
+    ):
         group.start_soon(tick)
         started = time.perf_counter()
         services = await client.services()
@@ -61,8 +75,17 @@ def main() -> None:
     if "max_answer_bytes" in inspect.signature(smmapi.AsyncClient).parameters:
         options["max_answer_bytes"] = len(body) + 1
     longest, took, count = anyio.run(stall, body, options, backend=args.backend)
-    print(json.dumps({"smmapi": smmapi.__file__, "services": count, "bytes": len(body),
-                      "read_seconds": round(took, 3), "longest_stall_ms": round(longest * 1000, 1)}))
+    print(
+        json.dumps(
+            {
+                "smmapi": smmapi.__file__,
+                "services": count,
+                "bytes": len(body),
+                "read_seconds": round(took, 3),
+                "longest_stall_ms": round(longest * 1000, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
