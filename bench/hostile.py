@@ -37,7 +37,9 @@ def run(case: str, max_answer_bytes: int | None, cap_mib: int, timeout: float) -
     except subprocess.TimeoutExpired:
         return {"case": case, "outcome": f"still running after {timeout:g} s", "peak_bytes": None}
     if done.returncode:
-        return {"case": case, "outcome": done.stderr.decode().strip().splitlines()[-1], "peak_bytes": None}
+        errors = [kind for kind in ("MemoryError", "RecursionError") if kind.encode() in done.stderr]
+        last = done.stderr.decode().strip().splitlines()[-1]
+        return {"case": case, "outcome": f"crashed: {', '.join(errors) or last}", "peak_bytes": None}
     result: dict[str, object] = json.loads(done.stdout)
     return result
 

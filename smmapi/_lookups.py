@@ -129,6 +129,12 @@ class _Split(NamedTuple):
 
     answer: Any
     items: dict[int, Any] | UnreadableAnswerError | None
+    #: The start of the answer, for the message of an answer that cannot be split.
+    start: str = ""
+
+
+#: Stands for a read's answer, which no outcome keeps.
+_READ: Final = object()
 
 
 class _Interrupted:
@@ -428,12 +434,14 @@ class Lookups:
         """Reads an answer for ``keys``: in a worker thread when it is long, as splitting can take a while."""
 
         def split(answer: Any) -> _Split:
-            # A write's answer may be kept in an OutcomeUnknownError: masked here, once.
-            shown = self._wire.shown(answer) if spec.write else answer
+            # A write's answer may be kept in an OutcomeUnknownError: masked here, once. A read's
+            # is not kept (it is freed where it was split, in the worker thread if long).
+            kept = self._wire.shown(answer) if spec.write else _READ
             try:
-                return _Split(shown, spec.split(answer, keys))
+                items = spec.split(answer, keys)
             except UnreadableAnswerError as error:
-                return _Split(shown, error)
+                return _Split(kept, error)
+            return _Split(kept, items, shown(answer) if items is None else "")
 
         return split
 
@@ -496,7 +504,7 @@ class Lookups:
             return self._decide(spec, key, fields, got.items, got.answer)
         if got.items is None:
             stray = UnreadableAnswerError(
-                f"{spec.action}: the answer is not about {spec.noun} {key}: {shown(got.answer)}"
+                f"{spec.action}: the answer is not about {spec.noun} {key}: {got.start}"
             )
             return self._decide(spec, key, fields, stray, got.answer)
         return self._decide(spec, key, fields, got.items[key], got.answer)
@@ -534,7 +542,7 @@ class Lookups:
             return got
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, fields, got) for key in keys}
-        answer, items = got
+        answer, items, _ = got
         if isinstance(items, UnreadableAnswerError):
             return {key: self._decide(spec, key, fields, items, answer) for key in keys}
         if items is None:
@@ -618,14 +626,14 @@ class Lookups:
             )
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, got) for key in keys}
-        answer, items = got
+        answer, items, start = got
         if isinstance(items, UnreadableAnswerError):
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, items, answer) for key in keys}
         if items is None:
             self._learn(spec, bulk=False, why=f"one answer came for {len(keys)} {spec.noun}s")
             lone = UnreadableAnswerError(
                 f"{spec.action}: one answer came for {len(keys)} {spec.noun}s and cannot be split"
-                f" by {spec.noun}: {shown(answer)}"
+                f" by {spec.noun}: {start}"
             )
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, answer) for key in keys}
         return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], answer) for key in keys}

@@ -173,6 +173,10 @@ def parse_json(text: str, *, in_thread: bool = False) -> Any:
         return UNREADABLE
 
 
+def _apply(then: Callable[[Any], Any], handed: list[Any]) -> Any:
+    return then(handed.pop())
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date."""
     value = response.headers.get("retry-after")
@@ -318,12 +322,15 @@ class Wire:
     async def _post_and_read(
         self, action: str, fields: Mapping[str, str], *, then: Callable[[Any], Any] | None, **options: Any
     ) -> Any:
-        answer, long = await self._post(action, fields, **options)
+        got = await self._post(action, fields, **options)
         if then is None:
-            return answer
-        if long:
-            return await anyio.to_thread.run_sync(then, answer)
-        return then(answer)
+            return got[0]
+        if not got[1]:
+            return then(got[0])
+        # The thread holds the only reference to a long answer: it is freed there, not here.
+        handed = [got[0]]
+        del got
+        return await anyio.to_thread.run_sync(_apply, then, handed)
 
     async def _post(
         self,
