@@ -589,3 +589,40 @@ async def test_one_callers_bad_id_fails_that_caller_only_before_anything_is_queu
     assert type(results["bad"]) is kind
     assert len(recorded) == 1
     assert recorded[0].endswith(b"&order=1")
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def _command(args: list[str], answer: str, key: str) -> Any:
+    from click.testing import CliRunner  # noqa: PLC0415  (the command is an extra)
+    from smmapi.cli._app import Seams, cli  # noqa: PLC0415
+
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, content=answer.encode()))
+    environment = {"SMMAPI_URL": "https://panel.test/api/v2", "SMMAPI_KEY": key, "COLUMNS": "200"}
+    seams = Seams(transport=transport, client_options={"retry_backoff": 0, "max_retries": 0})
+    return CliRunner().invoke(cli, args, obj=seams, env=environment, prog_name="smmapi")
+
+
+@pytest.mark.parametrize("text", HOSTILE_JSON)
+def test_the_command_prints_each_ids_error_as_json_for_a_hostile_answer(text):
+    result = _command(["status", "1", "2", "--json"], text, "fake-key-0123")
+
+    assert "Traceback" not in result.output
+    assert set(json.loads(result.stdout)) == {"1", "2"}
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_command_never_prints_the_key_echoed_in_any_spelling(key):
+    outputs = []
+    for spelled in _spellings(key).values():
+        text = _json_string(spelled)
+        for args in (
+            ["balance"],
+            ["status", "1", "2", "--json"],
+            ["add", "--service", "1", "--link", "x", "--quantity", "9"],
+        ):
+            result = _command(args, f'{{"error": "Incorrect order ID {text}", "1": "no {text}"}}', key)
+            outputs.append(result.output)
+
+    assert [leak for leak in _leaks(key) for output in outputs if leak in output] == []
