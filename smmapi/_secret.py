@@ -17,7 +17,7 @@ from typing import Any, Final, TypeVar
 
 import httpx
 
-__all__ = ["MASK", "Secret", "redacted"]
+__all__ = ["MASK", "KeyFilter", "Secret", "filter_loggers", "redacted"]
 
 #: What stands where the key was.
 MASK: Final = "[key]"

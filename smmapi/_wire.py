@@ -37,6 +37,7 @@ from ._errors import (
     snippet,
 )
 from ._secret import Secret, filter_loggers, redacted
+from ._telemetry import OFF, Coalesced, Request, Telemetry
 
 __all__ = ["UNREADABLE", "Gate", "RateLimiter", "Slot", "Wire", "parse_json"]
 
@@ -250,9 +251,11 @@ class Wire:
         attempt_bound: float = math.inf,
         rate_limit: float | None = None,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        telemetry: Telemetry = OFF,
     ) -> None:
         filter_loggers()
         self.url = url
+        self.telemetry = telemetry
         self._key = key
         self._http = http_client
         self._headers = httpx.Headers({"Content-Type": _FORM})
@@ -301,6 +304,7 @@ class Wire:
         slot: Slot | None = None,
         keep: str | None = None,
         then: Callable[[Any], Any] | None = None,
+        coalesced: Coalesced | None = None,
     ) -> Any:
         """Send ``action`` with ``fields`` and return the parsed JSON answer, or raise an ``SmmError``.
 
@@ -310,10 +314,11 @@ class Wire:
         error) is not a plain refusal: it is an :class:`UnreadableAnswerError`. ``then`` reads
         the answer (never retried); like the parsing, it runs in a worker thread when the answer
         is long, so that the event loop keeps running. Every error raised is scrubbed of the key.
+        ``coalesced`` names the IDs and callers of a coalesced request, for its spans.
         """
         try:
             return await self._post_and_read(
-                action, fields, write=write, ids=ids, slot=slot, keep=keep, then=then
+                action, fields, write=write, ids=ids, slot=slot, keep=keep, then=then, coalesced=coalesced
             )
         except SmmError as error:
             # No local of this frame holds the answer: the traceback starts here.
@@ -341,29 +346,51 @@ class Wire:
         ids: int,
         slot: Slot | None,
         keep: str | None,
+        coalesced: Coalesced | None,
     ) -> tuple[Any, bool]:
         slot = slot or self.slot()
         attempt = 0
         while True:
+            traced: Request | None = None
             try:
                 if not slot.held:
                     await slot.acquire()
+                if self.telemetry.on:
+                    traced = self.telemetry.request(action, ids=ids, attempt=attempt, coalesced=coalesced)
                 try:
-                    return await self._attempt(action, fields, ids=ids, attempt=attempt, keep=keep)
+                    answer = await self._attempt(
+                        action, fields, ids=ids, attempt=attempt, keep=keep, traced=traced
+                    )
                 finally:
                     slot.release()
             except SmmError as error:
-                if attempt >= self._max_retries or not _is_retryable(error, write=write):
-                    raise
-                delay = self._backoff(attempt + 1, error)
+                retry = attempt < self._max_retries and _is_retryable(error, write=write)
+                delay = self._backoff(attempt + 1, error) if retry else None
+                if traced is not None:
+                    traced.end(self._key.scrub(error), delay)  # a span quotes the error's text
                 if delay is None:
                     raise
                 attempt += 1
                 self.retries += 1
                 await anyio.sleep(delay)
+            except BaseException as exc:
+                if traced is not None:
+                    traced.end(exc)
+                raise
+            else:
+                if traced is not None:
+                    traced.end()
+                return answer
 
     async def _attempt(
-        self, action: str, fields: Mapping[str, str], *, ids: int, attempt: int, keep: str | None
+        self,
+        action: str,
+        fields: Mapping[str, str],
+        *,
+        ids: int,
+        attempt: int,
+        keep: str | None,
+        traced: Request | None = None,
     ) -> tuple[Any, bool]:
         """The answer and whether it was long, or the request's error."""
         self.gate.check(action)
@@ -374,6 +401,8 @@ class Wire:
         try:
             response, body = await self._exchange(action, fields)
             status = response.status_code
+            if traced is not None:
+                traced.answered(status)
             long = len(body) > THREAD_ANSWER_BYTES
             if long:
                 return await anyio.to_thread.run_sync(self._read, action, response, body, keep, long), long

@@ -26,6 +26,7 @@ import pytest
 import smmapi
 
 from hostile import MIB, body, bomb, endless, head, serve
+from test_key_never_leaks import leaks, renderings, spellings
 
 # Reading stops before the end of a too-long answer, and trio warns of the async generators of
 # httpx and httpcore that were not exhausted (httpx gives no way to close them; the response
@@ -246,29 +247,9 @@ KEYS = [
 ]
 
 
-def _spellings(key: str) -> dict[str, str]:
-    """Every way a panel may echo the key, as it stands in the answer's bytes."""
-    return {
-        "raw": key,
-        "json-escaped": "".join(f"\\u{ord(char):04x}" for char in key),
-        "php-slashes": key.replace("/", "\\/"),
-        "url-encoded": quote(key, safe=""),
-        "upper-case": key.upper(),
-    }
-
-
-def _leaks(key: str) -> list[str]:
-    """What a reader of any text must not find: the key in any case."""
-    return [key, key.lower(), key.upper(), quote(key, safe="")]
-
-
-def _json_string(spelled: str) -> str:
-    return spelled.replace('"', '\\"')
-
-
 def _answers(spelled: str) -> dict[str, tuple[Any, Any]]:
     """Each place a panel can put the echo: the answer, and the call that meets it."""
-    text = _json_string(spelled)
+    text = spelled  # each spelling is also a JSON string's content
 
     def add(client: smmapi.AsyncClient) -> Any:
         return client.add(service=1, link="https://example.com/p/1", quantity=100)
@@ -310,26 +291,6 @@ def _errors_of(result: Any) -> list[BaseException]:
     return []
 
 
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [error]
-    while todo:
-        link = todo.pop()
-        if link is not None and id(link) not in seen:
-            seen.add(id(link))
-            yield link
-            todo += [link.__cause__, link.__context__]
-
-
-def _renderings(error: BaseException) -> list[str]:
-    """Everything that shows an error: text, repr, attributes, pickle, traceback with locals, chained."""
-    texts = ["".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())]
-    for link in _chain(error):
-        texts += [str(link), repr(link), *map(repr, link.args), repr(vars(link))]
-        texts.append(pickle.dumps(link).decode("latin-1"))
-    return texts
-
-
 async def _outcome(call: Any, client: smmapi.AsyncClient) -> Any:
     try:
         return await call(client)
@@ -344,7 +305,7 @@ async def test_the_key_echoed_in_any_spelling_anywhere_is_never_readable(key, ca
     caplog.set_level(logging.DEBUG)
     errors: list[BaseException] = []
     async with httpx.AsyncClient() as http:  # one for all: an SSL context takes a while to make
-        for spelling, spelled in _spellings(key).items():
+        for spelling, spelled in spellings(key).items():
             for place, (respond, call) in _answers(spelled).items():
                 async with (
                     serve(respond) as url,
@@ -356,9 +317,9 @@ async def test_the_key_echoed_in_any_spelling_anywhere_is_never_readable(key, ca
                     assert _errors_of(result), (spelling, place, result)
                 errors += _errors_of(result)
 
-    shown = [*(text for error in errors for text in _renderings(error)), caplog.text]
+    shown = [*(text for error in errors for text in renderings(error)), caplog.text]
     shown += [repr(vars(record)) for record in caplog.records]
-    assert [leak for leak in _leaks(key) for text in shown if leak in text] == []
+    assert [leak for leak in leaks(key) for text in shown if leak in text] == []
 
 
 @pytest.mark.anyio
@@ -379,7 +340,7 @@ async def test_a_write_cut_off_while_sending_a_big_body_shows_no_key_in_any_fram
 
     assert isinstance(error, smmapi.OutcomeUnknownError)
     assert isinstance(error.__cause__, TimeoutError)
-    assert [leak for leak in _leaks(key) for text in _renderings(error) if leak in text] == []
+    assert [leak for leak in leaks(key) for text in renderings(error) if leak in text] == []
 
 
 @pytest.mark.anyio
@@ -615,14 +576,13 @@ def test_the_command_prints_each_ids_error_as_json_for_a_hostile_answer(text):
 @pytest.mark.parametrize("key", KEYS)
 def test_the_command_never_prints_the_key_echoed_in_any_spelling(key):
     outputs = []
-    for spelled in _spellings(key).values():
-        text = _json_string(spelled)
+    for spelled in spellings(key).values():  # each also a JSON string's content
         for args in (
             ["balance"],
             ["status", "1", "2", "--json"],
             ["add", "--service", "1", "--link", "x", "--quantity", "9"],
         ):
-            result = _command(args, f'{{"error": "Incorrect order ID {text}", "1": "no {text}"}}', key)
+            result = _command(args, f'{{"error": "Incorrect order ID {spelled}", "1": "no {spelled}"}}', key)
             outputs.append(result.output)
 
-    assert [leak for leak in _leaks(key) for output in outputs if leak in output] == []
+    assert [leak for leak in leaks(key) for output in outputs if leak in output] == []
