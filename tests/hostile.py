@@ -102,12 +102,12 @@ def _chunked(pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 @functools.cache
 def _compressed_zeros(wbits: int) -> tuple[bytes, bytes]:
-    """The start of a compressed stream of zeros, and a block of 16 MiB of zeros to repeat after it.
+    """The start of a compressed stream of zeros, and a block of 4 MiB of zeros to repeat after it.
 
     Each block ends with a full flush, which resets the compressor: the same block follows again.
     """
     compressor = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    zeros = b"0" * (16 * MIB)
+    zeros = b"0" * (4 * MIB)
     first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
     return first, compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
 
