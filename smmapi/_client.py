@@ -429,7 +429,8 @@ class AsyncClient:
         """Where many orders stand, in bulk requests of up to 100 IDs.
 
         The result is keyed by your IDs in input order; each value is the status or that ID's
-        error. It raises only for bad input or a closed client.
+        error. It raises only for bad input, a closed client, or an error about the whole
+        account (:class:`AuthenticationError`, :class:`InsufficientFundsError`): see "Errors".
 
         Example::
 
@@ -531,6 +532,8 @@ class AsyncClient:
     ) -> Watch[Any]:
         check_number("interval", options["interval"])
         check_number("max_interval", options["max_interval"])
+        if options["timeout"] is not None:
+            check_number("timeout", options["timeout"])
         return Watch(fetch, signature, ids, **options)
 
     def watch(
@@ -540,6 +543,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[OrderStatus]:
         """Follow orders until they are final, yielding an :class:`Update` each time one changes.
 
@@ -551,7 +555,9 @@ class AsyncClient:
         as a whole yields one update with ``id=None`` and the watch goes on, except that a
         refused key raises :class:`AuthenticationError`: no later round can succeed. It ends when
         nothing is left to follow, unless ``until_done=False`` (then it waits for
-        :meth:`Watch.add`).
+        :meth:`Watch.add`). With ``timeout``, it gives up that many seconds after iterating
+        starts: what is still followed then is raised as a :class:`WatchTimeoutError` listing
+        their IDs (``unfinished``).
 
         Example::
 
@@ -567,6 +573,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_product_orders(
@@ -576,6 +583,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[ProductOrderStatus]:
         """Follow product orders until they are final, like :meth:`watch`.
 
@@ -593,6 +601,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_refills(
@@ -602,6 +611,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[RefillStatus]:
         """Follow refills until they are final, like :meth:`watch`; a change is a new ``status``.
 
@@ -617,6 +627,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def stats(self) -> Stats:

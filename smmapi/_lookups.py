@@ -35,6 +35,7 @@ from ._convert import (
 )
 from ._errors import (
     ACCOUNT_ERRORS,
+    RAISED_BY_BULK,
     ClientClosedError,
     ConnectError,
     OutcomeUnknownError,
@@ -305,11 +306,21 @@ class Lookups:
         return await lookup
 
     async def get_many(self, spec: Spec, keys: Sequence[int]) -> dict[int, Any]:
-        """The value or error of each ID, in the order given (IDs unique)."""
+        """The value or error of each ID, in the order given (IDs unique).
+
+        An error about the whole account (a refused key, no funds) is raised, not handed to
+        each ID, whenever that hides no outcome: always for a read, and for a write only when
+        every ID got it (so nothing was done).
+        """
         lookups = self.batchers[spec.action].get_many(keys)
         if self._telemetry.on:
-            return await self._telemetry.counted(spec.action, len(keys), lookups)
-        return await lookups
+            results = await self._telemetry.counted(spec.action, len(keys), lookups)
+        else:
+            results = await lookups
+        account = [result for result in results.values() if isinstance(result, RAISED_BY_BULK)]
+        if account and (not spec.write or len(account) == len(results)):
+            raise account[0]
+        return results
 
     async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
         """Send a paid write once and return the ID it created; its error is raised.

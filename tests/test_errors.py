@@ -35,6 +35,7 @@ def test_every_error_is_an_smm_error(name):
         pytest.param(smmapi.UnknownIdError, smmapi.PanelError, id="UnknownIdError-PanelError"),
         pytest.param(smmapi.RateLimitedError, smmapi.PanelError, id="RateLimitedError-PanelError"),
         pytest.param(smmapi.RedirectError, smmapi.HTTPStatusError, id="RedirectError-HTTPStatusError"),
+        pytest.param(smmapi.WatchTimeoutError, TimeoutError, id="WatchTimeoutError-TimeoutError"),
     ],
 )
 def test_error_tree(error, base):
