@@ -20,5 +20,6 @@ nitpick_ignore_regex = [
     ("py:class", r"(collections\.abc|decimal|datetime|httpx|typing|types)\..*"),
     ("py:class", r"(Decimal|Mapping|Sequence|Iterable|Timeout|AsyncClient|AsyncBaseTransport)"),
     ("py:class", r"T"),  # the type parameter of Watch and Update
+    ("py:class", r"(TracerProvider|MeterProvider)"),  # OpenTelemetry's, named only for type checkers
 ]
 myst_heading_anchors = 3
