@@ -24,3 +24,6 @@ MAX_RETRY_DELAY: Final = 30.0
 DEFAULT_WATCH_INTERVAL: Final = 10.0
 #: ... growing twice as long each time nothing changed, up to this.
 DEFAULT_WATCH_MAX_INTERVAL: Final = 300.0
+#: Seconds a tracker holds the orders it took for a round (and a write it is sending, in a shared
+#: store) before another worker may take them over.
+DEFAULT_TRACKING_LEASE: Final = 300.0
