@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -24,9 +25,10 @@ class Update(Generic[T]):
     """One change seen by a watch.
 
     ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` is
-    the :class:`~smmapi.UnknownIdError` for which it is no longer followed. When a round's
-    request failed (after the client's retries), ``id`` is ``None`` and ``error`` is that
-    failure: the watch goes on and asks those orders again later.
+    that order's error: an :class:`~smmapi.UnknownIdError` ends its watch, any other error
+    (the panel's answer for that order alone) leaves it followed and asked again later. When a
+    round's request failed as a whole (after the client's retries), ``id`` is ``None`` and
+    ``error`` is that failure: the watch goes on and asks those orders again later.
 
     Example::
 
@@ -44,7 +46,7 @@ class Update(Generic[T]):
     def final(self) -> bool:
         """Whether this order is no longer followed (its status is final, or it failed)."""
         if self.error is not None:
-            return self.id is not None
+            return self.id is not None and isinstance(self.error, UnknownIdError)
         return bool(getattr(getattr(self.value, "status", None), "is_final", False))
 
 
@@ -194,21 +196,33 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         due = await self._wait_until_due()
         if not due:
             return
-        results = await self._fetch(due)
+        try:
+            results = await self._fetch(due)
+        except BaseException:
+            # The consumer was cancelled or the key refused mid-round: the round's orders are
+            # off the heap, so put them back, or a later round would never ask them again.
+            self._requeue(due)
+            raise
         now = anyio.current_time()
+        # A request's failure is one error object shared by its IDs: yielded once, without an ID.
+        shared = Counter(id(result) for result in results.values() if isinstance(result, SmmError))
         failures: dict[int, SmmError] = {}
-        for order, result in results.items():
+        for index, (order, result) in enumerate(results.items()):
             followed = self._followed.get(order)
             if followed is None:  # removed while the round was in flight
                 continue
             if isinstance(result, AuthenticationError):  # no later round can do better
+                self._requeue(list(results)[index:])
                 raise result
             if isinstance(result, UnknownIdError):
                 del self._followed[order]
                 self._ready.append(Update(order, error=result))
                 continue
             if isinstance(result, SmmError):  # a failed request, a rate limit: try again later
-                failures.setdefault(id(result), result)
+                if shared[id(result)] > 1:
+                    failures.setdefault(id(result), result)
+                else:
+                    self._ready.append(Update(order, error=result))
                 self._schedule(order, followed, now, changed=False)
                 continue
             seen = self._signature(result)
@@ -222,6 +236,13 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
             else:
                 self._schedule(order, followed, now, changed=changed)
         self._ready.extend(Update(None, error=error) for error in failures.values())
+
+    def _requeue(self, orders: list[int]) -> None:
+        """Make orders taken off the heap for a round that did not finish due again at once."""
+        for order in orders:
+            followed = self._followed.get(order)
+            if followed is not None:
+                heapq.heappush(self._due, (followed.due, order))
 
     def _schedule(self, order: int, followed: _Followed, now: float, *, changed: bool) -> None:
         followed.interval = next_interval(

@@ -110,6 +110,7 @@ def on_the_panel(panel: FakePanel) -> type[smmapi.AsyncClient]:
 
 
 @pytest.mark.parametrize("page", RUNNABLE, ids=page_id)
+@pytest.mark.timeout(300)  # a page may run pytest in subprocesses, seconds each on a busy machine
 def test_every_python_block_of_the_page_runs(page, pytester, monkeypatch):
     panel = FakePanel(key=KEY)
     client = smmapi.AsyncClient(URL, KEY, transport=FollowTheClock(panel))

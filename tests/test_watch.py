@@ -38,11 +38,15 @@ class Orders:
         self.requests: list[list[int]] = []
         self.fail_next = 0
         self.failure = httpx.Response(503)
+        self.item_errors: dict[int, str] = {}
+        self.hold: anyio.Event | None = None  # while set, requests wait for it
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode()))
         ids = [int(i) for i in form.get("orders", form.get("order", "")).split(",")]
         self.requests.append(ids)
+        if self.hold is not None:
+            await self.hold.wait()
         if self.fail_next:
             self.fail_next -= 1
             return self.failure
@@ -51,7 +55,9 @@ class Orders:
         return httpx.Response(
             200,
             json={
-                str(i): {"status": self.statuses[i], "remains": "0"}
+                str(i): {"error": self.item_errors[i]}
+                if i in self.item_errors
+                else {"status": self.statuses[i], "remains": "0"}
                 if i in self.statuses
                 else {"error": "Incorrect order ID"}
                 for i in ids
@@ -270,3 +276,47 @@ async def test_a_refused_key_ends_the_watch_with_its_error():
                 async for _ in client.watch([1], interval=10):
                     pass
     assert len(panel.requests) == 1
+
+
+async def test_a_consumer_cancelled_mid_round_forgets_no_order():
+    panel = Orders(o1="Pending", o2="Pending")
+    panel.hold = anyio.Event()
+    with bounded():
+        async with panel.client() as client, client.watch([1, 2], interval=10) as watch:
+            with anyio.move_on_after(5) as waited:
+                await watch.__anext__()
+            assert waited.cancelled_caught
+            panel.hold = None
+            panel.statuses.update({1: "Completed", 2: "Canceled"})
+            updates = [update async for update in watch]
+    assert sorted((update.id, update.value.status) for update in updates) == [
+        (1, "Completed"),
+        (2, "Canceled"),
+    ]
+
+
+async def test_a_refused_key_mid_round_forgets_no_order():
+    panel = Orders(o1="Completed", o2="Completed")
+    panel.fail_next = 1
+    panel.failure = httpx.Response(200, json={"error": "Invalid API key"})
+    with bounded():
+        async with panel.client() as client, client.watch([1, 2], interval=10) as watch:
+            with pytest.raises(smmapi.AuthenticationError):
+                await watch.__anext__()
+            updates = [update async for update in watch]  # the key works again
+    assert sorted(update.id for update in updates) == [1, 2]
+
+
+async def test_an_error_of_one_order_carries_its_id_and_the_order_stays_followed():
+    panel = Orders(o1="Completed", o2="Pending")
+    panel.item_errors[2] = "Service is temporarily unavailable"
+    with bounded():
+        async with panel.client() as client, client.watch([1, 2], interval=10) as watch:
+            updates = [await watch.__anext__(), await watch.__anext__()]
+            del panel.item_errors[2]
+            panel.statuses[2] = "Completed"
+            updates += [update async for update in watch]
+    errors = [update for update in updates if update.error is not None]
+    assert [(update.id, type(update.error)) for update in errors] == [(2, smmapi.PanelError)]
+    assert not errors[0].final
+    assert sorted(update.id for update in updates if update.error is None) == [1, 2]

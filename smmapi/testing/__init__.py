@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from ._asgi import DEFAULT_KEY, DEFAULT_URL, FakePanel, PanelRequest
 from ._catalogue import DEFAULT_PRODUCTS, DEFAULT_SERVICES, ORDER_TYPES, FakeProduct, FakeService
+from ._dialects import MAX_IDS, Dialect
 from ._faults import Fault, FaultRule, When
 from ._json import NumberStyle
-from ._panel import MAX_IDS, FakeOrder, FakeProductOrder, FakeRefill, Outcomes
+from ._panel import FakeOrder, FakeProductOrder, FakeRefill, Outcomes
 
 __all__ = [
     "DEFAULT_KEY",
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_URL",
     "MAX_IDS",
     "ORDER_TYPES",
+    "Dialect",
     "FakeOrder",
     "FakePanel",
     "FakeProduct",

@@ -13,6 +13,7 @@ import attrs
 import httpx
 
 from ._catalogue import DEFAULT_PRODUCTS, DEFAULT_SERVICES, FakeProduct, FakeService
+from ._dialects import Dialect
 from ._faults import Fault, FaultPlan, FaultRule, Reply, reply_for
 from ._json import NUMBER_STYLES, NumberStyle, render
 from ._panel import FakeOrder, FakeProductOrder, FakeRefill, Outcomes, PanelState
@@ -91,6 +92,8 @@ class FakePanel:
         outcomes: How likely orders end Partial or Canceled, and refills Rejected.
         number_style: How answers write numbers (see :attr:`number_style`).
         url: The URL to point a client at; any path is answered.
+        dialect: Which forms and actions it reads and the texts it answers with, as real
+            panel software does (see :class:`Dialect`); the textbook API v2 by default.
 
     Example::
 
@@ -113,6 +116,7 @@ class FakePanel:
         outcomes: Outcomes | None = None,
         number_style: NumberStyle = "canonical",
         url: str = DEFAULT_URL,
+        dialect: Dialect | None = None,
     ) -> None:
         if isinstance(balance, float | bool):
             raise TypeError("balance must be a Decimal, str or int: a float is not exact")
@@ -124,6 +128,7 @@ class FakePanel:
             currency=currency,
             seed=seed,
             outcomes=Outcomes() if outcomes is None else outcomes,
+            dialect=Dialect() if dialect is None else dialect,
         )
         self._faults = FaultPlan(seed)
         self._requests: list[PanelRequest] = []

@@ -9,7 +9,7 @@ import datetime
 import decimal
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
@@ -17,10 +17,10 @@ from typing import Any, Final
 import attrs
 
 from ._catalogue import ORDER_TYPES, FakeProduct, FakeService
+from ._dialects import Dialect
 from ._json import Num
 
 __all__ = [
-    "MAX_IDS",
     "Answer",
     "FakeOrder",
     "FakeProductOrder",
@@ -28,9 +28,6 @@ __all__ = [
     "Outcomes",
     "PanelState",
 ]
-
-#: The most IDs one bulk request may carry; more is the panel's error.
-MAX_IDS: Final = 100
 
 _FIRST_ORDER_ID: Final = 10_001
 _FIRST_REFILL_ID: Final = 501
@@ -311,6 +308,7 @@ class PanelState:
         currency: str,
         seed: int,
         outcomes: Outcomes,
+        dialect: Dialect,
     ) -> None:
         self.services = {service.id: service for service in services}
         self.products = {product.id: product for product in products}
@@ -319,6 +317,7 @@ class PanelState:
         self.key = key
         self.currency = currency
         self.outcomes = outcomes
+        self.dialect = dialect
         self.now = 0.0
         self._random = random.Random(seed)  # noqa: S311  (a fake's outcomes, not secrets)
         self._orders: dict[int, _Order] = {}
@@ -389,14 +388,26 @@ class PanelState:
     def handle(self, fields: Mapping[str, str]) -> Answer:
         """The panel's answer to one request's form (``key``, ``action`` and the action's fields)."""
         if fields.get("key") != self.key:
-            return Answer(_error("Invalid API key"))
-        action = self._actions.get(fields.get("action", ""))
+            return Answer(self.dialect.bad_key)
+        name = fields.get("action", "")
+        action = self._actions.get(name)
         if action is None:
-            return Answer(_error("Invalid action"))
+            return Answer(self.dialect.no_action)
+        refusal = self.dialect.refusal(name, fields, self._known(name))
+        if refusal is not None:
+            return Answer(refusal.body)
         try:
             return Answer(action(fields))
         except _Refusal as refusal:
             return Answer(_error(str(refusal)))
+
+    def _known(self, action: str) -> Collection[int]:
+        """The IDs an action asked by ID can name."""
+        if action == "refill_status":
+            return self._refills.keys()
+        if action == "product_order_status":
+            return self._product_orders.keys()
+        return self._orders.keys()
 
     def _services(self, _: Mapping[str, str]) -> list[dict[str, Any]]:
         return [
@@ -566,8 +577,6 @@ class PanelState:
             ids = list(dict.fromkeys(t.strip() for t in fields[bulk].split(",") if t.strip()))
             if not ids:
                 raise _Refusal("Incorrect request")
-            if len(ids) > MAX_IDS:
-                raise _Refusal(f"Too many IDs: at most {MAX_IDS} per request")
             return ids, True
         if single in fields and fields[single].strip():
             return [fields[single].strip()], False
