@@ -18,6 +18,8 @@ __all__ = ["SCHEMA_VERSION", "Row", "SchemaVersionError", "Store"]
 
 #: The version of the tables below; a store records it, and refuses a newer one.
 SCHEMA_VERSION: Final = 1
+#: Rows read at a time when listing the journal or its changes.
+PAGE_SIZE: Final = 500
 
 Row = Mapping[str, Any]
 
@@ -294,6 +296,11 @@ class Store(abc.ABC):
         )
         due: float | None = rows[0]["due"] if rows else None
         return due
+
+    def last_cursor(self) -> int:
+        """The cursor of the last change stored, or 0."""
+        rows = self._execute("SELECT MAX(cursor) AS last FROM smmapi_changes")
+        return int(rows[0]["last"] or 0)
 
     def changes(self, *, after: int, limit: int) -> list[Row]:
         """Stored changes after the cursor ``after``, in order."""

@@ -27,7 +27,7 @@ from smmapi._watch import next_interval, order_signature, refill_signature
 from ._models import Action, Change, TrackedOrder, change, error_to_json, status_to_json, tracked
 from ._postgres import PostgresStore
 from ._sqlite import SQLiteStore
-from ._store import Row, Store
+from ._store import PAGE_SIZE, Row, Store
 
 __all__ = ["Tracker", "open_store"]
 
@@ -35,8 +35,6 @@ T = TypeVar("T")
 
 #: The most orders one round takes: ten full bulk requests.
 ROUND_SIZE: Final = 10 * _config.MAX_BATCH_SIZE
-#: Rows read from the store at a time when listing the journal or its changes.
-PAGE_SIZE: Final = 500
 #: Seconds between two looks at a shared store for what other workers did (new orders, changes).
 SHARED_POLL: Final = 1.0
 
