@@ -18,6 +18,7 @@ import anyio
 import httpx
 import pytest
 import smmapi
+import trio.testing
 import smmapi.tracking
 from smmapi import _config
 from smmapi.testing import FakePanel, Fault, Outcomes
@@ -399,3 +400,35 @@ def test_defaults_are_the_watch_defaults_and_a_lease_of_minutes() -> None:
     assert parameters["interval"].default == _config.DEFAULT_WATCH_INTERVAL
     assert parameters["max_interval"].default == _config.DEFAULT_WATCH_MAX_INTERVAL
     assert 60 <= parameters["lease"].default <= 600
+
+
+@pytest.mark.parametrize(
+    "anyio_backend",
+    # The clock jumps once every task has waited 50 ms of real time: never while the store's
+    # thread works (a jump then would skip the tracker's own deadlines).
+    [pytest.param(("trio", {"clock": trio.testing.MockClock(autojump_threshold=0.05)}), id="trio-mockclock")],
+)
+async def test_an_order_that_does_not_change_is_asked_twice_as_late_each_time_up_to_max_interval(fake):
+    asked: list[float] = []
+    enough = anyio.Event()
+    inner = fake.transport()  # the panel's clock stands still: the order stays Pending
+
+    class Spy(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if b"action=status" in request.content:
+                asked.append(anyio.current_time())
+                if len(asked) == 5:
+                    enough.set()
+            return await inner.handle_async_request(request)
+
+    with anyio.fail_after(1000):  # virtual seconds
+        async with (
+            smmapi.AsyncClient(fake.url, fake.key, transport=Spy()) as client,
+            Tracker(client, ":memory:", interval=10, max_interval=40) as tracker,
+        ):
+            placed = await tracker.add(ref="r1", service=101, link=LINK, quantity=1000)
+            start = anyio.current_time()
+            await enough.wait()
+    gaps = [round(later - earlier) for earlier, later in zip([start, *asked], asked, strict=False)]
+    assert placed.state == "placed"
+    assert gaps == [10, 10, 20, 40, 40]  # the first sighting is a change; then nothing changes

@@ -149,7 +149,7 @@ def track(session: Session, *, db: str, interval: float, max_interval: float) ->
 
     async def work(client: AsyncClient) -> None:
         async with Tracker(client, db, interval=interval, max_interval=max_interval) as tracker:
-            cursor = await tracker._call(tracker.store.last_cursor)  # noqa: SLF001  (only new changes)
+            cursor = await tracker._call(tracker._store.last_cursor)  # noqa: SLF001  (only new changes)
             if not session.as_json:
                 _console().print(f"Tracking the orders of {db}; Ctrl-C stops.")
             async for change in tracker.changes(after=cursor):

@@ -288,6 +288,14 @@ class Store(abc.ABC):
             )
         self.rows_written += len(changes) + len(polled)
 
+    def release_leases(self, worker: int) -> None:
+        """Give back the orders this worker holds (it is stopping): others may poll them at once."""
+        with self._transaction():
+            self._execute(
+                "UPDATE smmapi_journal SET leased_by = NULL, lease_until = NULL WHERE leased_by = ?",
+                (worker,),
+            )
+
     def next_due(self) -> float | None:
         """When some order will next be due (or its lease end), or ``None`` if nothing is tracked."""
         rows = self._execute(

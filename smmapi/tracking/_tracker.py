@@ -8,11 +8,11 @@ import enum
 import functools
 import json
 import math
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar, Unpack
 
@@ -39,11 +39,9 @@ ROUND_SIZE: Final = 10 * _config.MAX_BATCH_SIZE
 SHARED_POLL: Final = 1.0
 
 
-def open_store(db: str | Path | Store) -> Store:
+def open_store(db: str | os.PathLike[str]) -> Store:
     """The store a ``db`` names: a ``postgresql://`` DSN, else a SQLite path (or ``":memory:"``)."""
-    if isinstance(db, Store):
-        return db
-    text = str(db)
+    text = os.fspath(db)
     if text.startswith(("postgresql://", "postgres://")):
         return PostgresStore(text)
     return SQLiteStore(text)
@@ -107,7 +105,7 @@ class Tracker:
     def __init__(
         self,
         client: smmapi.AsyncClient,
-        store: str | Path | Store,
+        store: str | os.PathLike[str],
         *,
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
@@ -130,16 +128,12 @@ class Tracker:
         self._wake = anyio.Event()  # set when an order is placed: the tracking task looks again
         self._changed = anyio.Event()  # set when changes are stored: followers read again
         self._orphans_checked = 0.0
+        self._epoch = 0.0  # wall-clock seconds at the event loop's time zero, set on opening
 
     def __repr__(self) -> str:
         return (
             f"<smmapi.tracking.Tracker store={type(self._store).__name__} state={self._state.name.lower()}>"
         )
-
-    @property
-    def store(self) -> Store:
-        """The store, for counters such as ``rows_written``."""
-        return self._store
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -147,6 +141,7 @@ class Tracker:
         if self._state is not _State.UNOPENED:
             raise smmapi.ClientClosedError("a tracker can be opened once")
         self._state = _State.OPENED
+        self._epoch = time.time() - anyio.current_time()
         self._wake = anyio.Event()
         self._changed = anyio.Event()
         try:
@@ -190,7 +185,17 @@ class Tracker:
             return None
         finally:
             with anyio.CancelScope(shield=True):
-                await self._call(self._store.close)
+                try:
+                    await self._call(self._store.release_leases, self._owner)
+                finally:
+                    await self._call(self._store.close)
+
+    def _now(self) -> float:
+        """Wall-clock seconds (as stored), moving with the event loop's clock (as slept).
+
+        The two agree, so a test's virtual clock (trio's MockClock) moves the tracker's time too.
+        """
+        return self._epoch + anyio.current_time()
 
     def _check_open(self) -> None:
         if self._state is not _State.OPENED:
@@ -284,7 +289,7 @@ class Tracker:
     ) -> TrackedOrder:
         self._check_open()
         row, new = await self._call(
-            self._store.insert_intent, ref, action, asked, order_id=order, now=time.time(), owner=self._owner
+            self._store.insert_intent, ref, action, asked, order_id=order, now=self._now(), owner=self._owner
         )
         if not new:
             if row["fields"] != asked:
@@ -310,14 +315,14 @@ class Tracker:
         else:
             answer = {"state": "placed"}
             if action != "cancel":
-                answer |= {"due_at": time.time() + self._interval, "poll_interval": self._interval}
+                answer |= {"due_at": self._now() + self._interval, "poll_interval": self._interval}
                 answer["order_id" if action == "add" else "refill_id"] = result
         with anyio.CancelScope(shield=True):
             entry = await self._answer(ref, action, answer)
         return entry  # noqa: RET504  (mypy counts a return inside the shielded block as maybe skipped)
 
     async def _answer(self, ref: str, action: str, answer: dict[str, Any]) -> TrackedOrder:
-        row = await self._call(self._store.record_answer, ref, action, self._owner, now=time.time(), **answer)
+        row = await self._call(self._store.record_answer, ref, action, self._owner, now=self._now(), **answer)
         if answer.get("due_at") is not None:
             self._wake.set()
         return tracked(row)
@@ -345,7 +350,7 @@ class Tracker:
         given = {"add": order, "refill": refill}.get(action, 0)
         if given is None or (given and (isinstance(given, bool) or not isinstance(given, int) or given <= 0)):
             raise smmapi.ValidationError(f"resolving an unknown {action} needs its positive ID")
-        tracked_too = {"due_at": time.time(), "poll_interval": self._interval} if action != "cancel" else {}
+        tracked_too = {"due_at": self._now(), "poll_interval": self._interval} if action != "cancel" else {}
         return await self._settle(ref, action, "placed", order_id=order, refill_id=refill, **tracked_too)
 
     async def abandon(self, ref: str, *, action: Action = "add") -> TrackedOrder:
@@ -362,7 +367,7 @@ class Tracker:
         return await self._settle(ref, action, "abandoned")
 
     async def _settle(self, ref: str, action: str, state: str, **found: Any) -> TrackedOrder:
-        row = await self._call(self._store.settle, ref, action, state=state, now=time.time(), **found)
+        row = await self._call(self._store.settle, ref, action, state=state, now=self._now(), **found)
         if row is None:
             current = await self.get(ref, action=action)  # type: ignore[arg-type]
             now = "not in the journal" if current is None else current.state
@@ -443,7 +448,7 @@ class Tracker:
         """Poll what is due, store what changed; sleep until the next order is due or one is placed."""
         while True:
             self._wake = anyio.Event()
-            now = time.time()
+            now = self._now()
             if self._store.shared and now - self._orphans_checked >= SHARED_POLL:
                 self._orphans_checked = now
                 await self._call(self._store.release_orphans)
@@ -458,7 +463,7 @@ class Tracker:
                 await self._poll(due)
                 continue
             next_due = await self._call(self._store.next_due)
-            delay = math.inf if next_due is None else next_due - time.time()
+            delay = math.inf if next_due is None else next_due - self._now()
             if self._store.shared:
                 delay = min(delay, SHARED_POLL)
             with anyio.move_on_after(delay):
@@ -476,7 +481,7 @@ class Tracker:
             results["add"] = await self._client.statuses(by_action["add"])
         if by_action["refill"]:
             results["refill"] = await self._client.refill_statuses(by_action["refill"])
-        now = time.time()
+        now = self._now()
         polled: list[tuple[Any, ...]] = []
         changes: list[tuple[Any, ...]] = []
         for action, answers in results.items():
@@ -579,13 +584,16 @@ class _ChangeFeed(AsyncIterator[Change]):
             if tracker._state is not _State.OPENED:  # noqa: SLF001  (the tracker's own state)
                 raise StopAsyncIteration
             changed = tracker._changed  # noqa: SLF001  (taken before reading: no change slips between)
-            rows = await tracker._call(tracker.store.changes, after=self._after, limit=PAGE_SIZE)  # noqa: SLF001
+            try:
+                rows = await tracker._call(tracker._store.changes, after=self._after, limit=PAGE_SIZE)  # noqa: SLF001
+            except smmapi.ClientClosedError:  # the tracker closed while this waited for the store
+                raise StopAsyncIteration from None
             self._buffer.extend(change(row) for row in rows)
             if rows:
                 break
             if not self._follow:
                 raise StopAsyncIteration
-            with anyio.move_on_after(SHARED_POLL if tracker.store.shared else math.inf):
+            with anyio.move_on_after(SHARED_POLL if tracker._store.shared else math.inf):  # noqa: SLF001
                 await changed.wait()
         item = self._buffer.popleft()
         self._after = item.cursor
