@@ -18,8 +18,8 @@ import anyio
 import httpx
 import pytest
 import smmapi
-import trio.testing
 import smmapi.tracking
+import trio.testing
 from smmapi import _config
 from smmapi.testing import FakePanel, Fault, Outcomes
 from smmapi.tracking import SchemaVersionError, TrackedOrder, Tracker, TrackerLockedError
@@ -432,3 +432,15 @@ async def test_an_order_that_does_not_change_is_asked_twice_as_late_each_time_up
     gaps = [round(later - earlier) for earlier, later in zip([start, *asked], asked, strict=False)]
     assert placed.state == "placed"
     assert gaps == [10, 10, 20, 40, 40]  # the first sighting is a change; then nothing changes
+
+
+@pytest.mark.parametrize(
+    "order", [None, 0, -5, True, "10001"], ids=["none", "zero", "negative", "bool", "text"]
+)
+async def test_resolve_needs_the_orders_id(fake, db, order):
+    fake.misbehave(Fault.status(502, when="after"), action="add", times=1)
+    async with opened(fake, db, track=False) as tracker:
+        await tracker.add(ref="r1", service=101, link=LINK, quantity=1000)
+        with pytest.raises(smmapi.ValidationError, match="positive int"):
+            await tracker.resolve("r1", order=order)
+        assert (await tracker.get("r1")).state == "unknown"

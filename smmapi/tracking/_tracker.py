@@ -347,9 +347,10 @@ class Tracker:
                     await tracker.abandon(lost.ref)
         """
         self._check_open()
-        given = {"add": order, "refill": refill}.get(action, 0)
-        if given is None or (given and (isinstance(given, bool) or not isinstance(given, int) or given <= 0)):
-            raise smmapi.ValidationError(f"resolving an unknown {action} needs its positive ID")
+        if action != "cancel":
+            found = order if action == "add" else refill
+            if isinstance(found, bool) or not isinstance(found, int) or found <= 0:
+                raise smmapi.ValidationError(f"resolving an unknown {action} needs its ID, a positive int")
         tracked_too = {"due_at": self._now(), "poll_interval": self._interval} if action != "cancel" else {}
         return await self._settle(ref, action, "placed", order_id=order, refill_id=refill, **tracked_too)
 
