@@ -70,8 +70,13 @@ async def until_all_seen(tracker: Tracker, since: float, count: int) -> None:
 async def measure(db: str, orders: int) -> dict[str, Any]:
     panel = FakePanel(balance="100000000", seed=1)
     ids = place_on_the_panel(panel, orders)
-    result: dict[str, Any] = {"store": "PostgreSQL" if db.startswith("postgresql") else "SQLite", "orders": orders}
-    async with smmapi.AsyncClient(panel.url, panel.key, transport=panel.transport(), batch_window=0) as client:
+    result: dict[str, Any] = {
+        "store": "PostgreSQL" if db.startswith("postgresql") else "SQLite",
+        "orders": orders,
+    }
+    async with smmapi.AsyncClient(
+        panel.url, panel.key, transport=panel.transport(), batch_window=0
+    ) as client:
         async with Tracker(client, db, track=False) as journal:
             store = journal._store  # noqa: SLF001
             rows = journal_rows(ids, time.time())
@@ -116,15 +121,15 @@ def database_bytes(db: str) -> int:
             row = connection.execute(
                 "SELECT pg_total_relation_size('smmapi_journal') + pg_total_relation_size('smmapi_changes')"
             ).fetchone()
-            assert row is not None
-            return int(row[0])
+            return int(row[0]) if row else 0
     return sum(path.stat().st_size for path in Path(db).parent.glob(Path(db).name + "*") if path.is_file())
 
 
 def fresh_postgres(dsn: str) -> str:
     """A new database beside the DSN's, for one run."""
-    import psycopg  # noqa: PLC0415
     from urllib.parse import urlsplit, urlunsplit  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
 
     name = f"smmapi_bench_{os.getpid()}"
     with psycopg.connect(dsn, autocommit=True) as admin:
@@ -134,7 +139,9 @@ def fresh_postgres(dsn: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--postgres", metavar="DSN", default=os.environ.get("SMMAPI_TEST_POSTGRES_DSN"))
     args = parser.parse_args()
