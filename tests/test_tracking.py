@@ -9,8 +9,6 @@ import datetime
 import inspect
 import json
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,47 +19,21 @@ import smmapi
 import smmapi.tracking
 import trio.testing
 from smmapi import _config
-from smmapi.testing import FakePanel, Fault, Outcomes
+from smmapi.testing import FakePanel, Fault
 from smmapi.tracking import SchemaVersionError, TrackedOrder, Tracker, TrackerLockedError
+
+import tracking_support
+from tracking_support import LINK, adds, final_changes, opened
 
 pytestmark = pytest.mark.anyio
 
-LIMIT = 10
-SURE = Outcomes(partial=0, canceled=0, refill_rejected=0)
-LINK = "https://instagram.com/p/Cx1"
-
-
-@pytest.fixture(name="anyio_backend", params=["asyncio", "trio"])
-def _anyio_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture(name="fake")
-def _fake() -> FakePanel:
-    return FakePanel(outcomes=SURE)
+# The anyio_backend (asyncio and trio) and fake fixtures.
+_anyio_backend, _fake = tracking_support.anyio_backend, tracking_support.fake
 
 
 @pytest.fixture(name="db")
 def _db(tmp_path: Path) -> Path:
     return tmp_path / "orders.db"
-
-
-@asynccontextmanager
-async def opened(
-    fake: FakePanel, db: Path | str, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any
-) -> AsyncIterator[Tracker]:
-    with anyio.fail_after(LIMIT):
-        async with (
-            smmapi.AsyncClient(
-                fake.url, fake.key, transport=transport or fake.transport(), retry_backoff=0, batch_window=0
-            ) as client,
-            Tracker(client, db, **{"interval": 0, **options}) as tracker,
-        ):
-            yield tracker
-
-
-def adds(fake: FakePanel) -> int:
-    return len(fake.requests_for("add"))
 
 
 def journal(db: Path) -> list[dict[str, Any]]:
@@ -295,15 +267,6 @@ async def test_refill_of_a_ref_with_no_placed_order_raises(fake, db):
 
 
 # -- tracking ---------------------------------------------------------------------------------
-
-
-async def final_changes(tracker: Tracker, count: int, after: int = 0) -> list[smmapi.tracking.Change]:
-    seen = []
-    async for change in tracker.changes(after=after):
-        seen.append(change)
-        if sum(c.status.status.is_final for c in seen) == count:
-            return seen
-    raise AssertionError("the feed ended")
 
 
 async def test_tracking_follows_placed_orders_to_their_final_status(fake, db):

@@ -7,8 +7,6 @@ test_tracking_crash.py.
 """
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -16,39 +14,15 @@ import psycopg
 import pytest
 import smmapi
 import smmapi.tracking
-from smmapi.testing import FakePanel, Outcomes
 from smmapi.tracking import SchemaVersionError, Tracker
+
+import tracking_support
+from tracking_support import LIMIT, LINK, adds, final_changes, opened
 
 pytestmark = pytest.mark.anyio
 
-LIMIT = 20
-SURE = Outcomes(partial=0, canceled=0, refill_rejected=0)
-LINK = "https://instagram.com/p/Cx1"
-
-
-@pytest.fixture(name="anyio_backend", params=["asyncio", "trio"])
-def _anyio_backend(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture(name="fake")
-def _fake() -> FakePanel:
-    return FakePanel(outcomes=SURE)
-
-
-@asynccontextmanager
-async def opened(fake: FakePanel, dsn: str, **options: Any) -> AsyncIterator[Tracker]:
-    async with (
-        smmapi.AsyncClient(
-            fake.url, fake.key, transport=fake.transport(), retry_backoff=0, batch_window=0
-        ) as client,
-        Tracker(client, dsn, **{"interval": 0, **options}) as tracker,
-    ):
-        yield tracker
-
-
-def adds(fake: FakePanel) -> int:
-    return len(fake.requests_for("add"))
+# The anyio_backend (asyncio and trio) and fake fixtures.
+_anyio_backend, _fake = tracking_support.anyio_backend, tracking_support.fake
 
 
 def sql(dsn: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -58,13 +32,7 @@ def sql(dsn: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[An
 
 
 async def finals(tracker: Tracker, count: int) -> list[smmapi.tracking.Change]:
-    seen = []
-    async for change in tracker.changes(after=0):
-        if change.status.status.is_final:
-            seen.append(change)
-            if len(seen) == count:
-                return seen
-    raise AssertionError("the feed ended")
+    return [change for change in await final_changes(tracker, count) if change.status.status.is_final]
 
 
 async def test_the_journal_and_tracking_work_on_postgresql(fake, postgres_dsn):
