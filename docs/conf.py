@@ -23,5 +23,6 @@ nitpick_ignore_regex = [
     # smmapi.tracking's Literal aliases of a journal entry's action and state, and its status type:
     # their values are listed on the "Durable orders" page.
     ("py:class", r"(Action|State|Status)"),
+    ("py:class", r"(TracerProvider|MeterProvider)"),  # OpenTelemetry's, named only for type checkers
 ]
 myst_heading_anchors = 3

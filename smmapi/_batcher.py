@@ -39,7 +39,7 @@ class Reservation(Protocol):
 class _Entry:
     """One key in a batch, shared by every caller that asked for it."""
 
-    __slots__ = ("batch", "done", "key", "outcome", "waiters")
+    __slots__ = ("batch", "callers", "done", "key", "outcome", "waiters")
 
     def __init__(self, key: Any, batch: _Batch) -> None:
         self.key = key
@@ -47,6 +47,8 @@ class _Entry:
         self.waiters = 0
         self.done = False
         self.outcome: Any = None
+        #: What ``capture`` gave for each caller, if the batcher captures anything.
+        self.callers: list[Any] | None = None
 
 
 class _Batch:
@@ -80,6 +82,8 @@ class Batcher(Generic[K, V, R]):
         interrupted: The error of a key whose shielded batch was interrupted all the same (plain
             asyncio ``Task.cancel()`` goes through anyio's shields).
         describe: Names a batch in the WARNING logged when no caller is left for its outcome.
+        capture: Called as each caller asks for a key; what it returns (unless ``None``) is
+            listed by :meth:`callers` while the key is pending (for tracing: the caller's span).
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class Batcher(Generic[K, V, R]):
         shield: bool = False,
         interrupted: Callable[[K], SmmError] | None = None,
         describe: str = "batch",
+        capture: Callable[[], Any] | None = None,
     ) -> None:
         self._send = send
         self._reserve = reserve
@@ -100,6 +105,7 @@ class Batcher(Generic[K, V, R]):
         self._shield = shield
         self._interrupted = interrupted
         self._describe = describe
+        self._capture = capture
         self._entries: dict[K, _Entry] = {}
         self._open: _Batch | None = None
         self._closed = False
@@ -128,7 +134,20 @@ class Batcher(Generic[K, V, R]):
                 self._open = None
                 batch.full.set()
         entry.waiters += 1
+        if self._capture is not None:
+            self._note_caller(entry, self._capture())
         return entry
+
+    @staticmethod
+    def _note_caller(entry: _Entry, caller: Any) -> None:
+        if caller is not None:
+            if entry.callers is None:
+                entry.callers = []
+            entry.callers.append(caller)
+
+    def callers(self, keys: Iterable[K]) -> list[Any]:
+        """What ``capture`` gave for the callers of ``keys`` still pending."""
+        return [caller for key in keys if (entry := self._entries.get(key)) for caller in entry.callers or ()]
 
     async def get(self, key: K) -> V:
         """The value for ``key``; its error is raised."""

@@ -6,7 +6,7 @@ import enum
 import warnings
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import anyio
 import anyio.lowlevel
@@ -31,8 +31,13 @@ from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillSt
 from ._options import check_number, check_url, request_bound, request_headers, request_timeout
 from ._probe import ActionProbe, probe
 from ._stats import Stats
+from ._telemetry import make_telemetry
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
 from ._wire import Secret, Wire
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["AsyncClient"]
 
@@ -78,6 +83,11 @@ class AsyncClient:
             ``httpx.MockTransport`` or ``smmapi.testing.FakePanel().transport()``).
         http_client: An :class:`httpx.AsyncClient` to send through; you keep the duty to close it.
             Redirects are never followed, whatever it is configured to do.
+        telemetry: OpenTelemetry spans and metrics (:doc:`/observability`): ``None`` (the
+            default) emits them if ``opentelemetry-api`` is installed (``smmapi[otel]``), to
+            the providers you configured; ``False`` never imports it; ``True`` requires it.
+        tracer_provider: The OpenTelemetry ``TracerProvider`` to use instead of the global one.
+        meter_provider: The OpenTelemetry ``MeterProvider`` to use instead of the global one.
 
     Example::
 
@@ -105,6 +115,9 @@ class AsyncClient:
         bulk: bool | Mapping[str, bool] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
+        telemetry: bool | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("the API key must be a non-empty text")
@@ -124,6 +137,9 @@ class AsyncClient:
         if transport is not None and http_client is not None:
             raise TypeError("pass transport= or http_client=, not both")
         self._url = check_url(url, allow_http=allow_http)
+        emitter = make_telemetry(
+            telemetry, url=url, tracer_provider=tracer_provider, meter_provider=meter_provider
+        )
         timeout_config = request_timeout(timeout)
         self._owns_http = http_client is None
         if http_client is None:
@@ -142,6 +158,7 @@ class AsyncClient:
             max_concurrency=max_concurrency,
             attempt_bound=request_bound(http_client.timeout),
             rate_limit=rate_limit,
+            telemetry=emitter,
         )
         self._converter = make_converter()
         self._loop_token: object | None = None

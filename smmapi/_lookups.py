@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -46,6 +46,7 @@ from ._errors import (
     snippet,
 )
 from ._models import OrderStatus, ProductOrderStatus
+from ._telemetry import Coalesced
 from ._wire import Slot, Wire
 
 __all__ = ["INTERRUPTED", "SPECS", "ActionDialect", "Lookups", "Spec", "bulk_limit", "outcome"]
@@ -260,6 +261,7 @@ class Lookups:
     ) -> None:
         pins = _pins(bulk)
         self._wire = wire
+        self._telemetry = telemetry = wire.telemetry
         self._converter = converter
         self._write_bound = write_bound
         self._max_batch_size = max_batch_size
@@ -277,17 +279,24 @@ class Lookups:
                 shield=spec.write,
                 interrupted=self._interrupter(spec),
                 describe=spec.action,
+                capture=telemetry.caller if telemetry.on else None,
             )
 
     # -- asking ------------------------------------------------------------------------------
 
     async def get(self, spec: Spec, key: int) -> Any:
         """The value of one ID; its error is raised."""
-        return await self.batchers[spec.action].get(key)
+        lookup = self.batchers[spec.action].get(key)
+        if self._telemetry.on:
+            return await self._telemetry.counted(spec.action, 1, lookup)
+        return await lookup
 
-    async def get_many(self, spec: Spec, keys: Iterable[int]) -> dict[int, Any]:
+    async def get_many(self, spec: Spec, keys: Sequence[int]) -> dict[int, Any]:
         """The value or error of each ID, in the order given (IDs unique)."""
-        return await self.batchers[spec.action].get_many(keys)
+        lookups = self.batchers[spec.action].get_many(keys)
+        if self._telemetry.on:
+            return await self._telemetry.counted(spec.action, len(keys), lookups)
+        return await lookups
 
     async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
         """Send a paid write once and return the ID it created; its error is raised.
@@ -297,18 +306,26 @@ class Lookups:
         leaves (a cancel scope, a deadline, or plain asyncio cancellation, which goes through
         anyio's shield), the outcome is logged at WARNING with the action and fields.
         """
-        slot = await self._reserve()
 
         def read(answer: Any) -> int:
             return read_id(answer, id_field)
 
-        try:
-            with anyio.CancelScope(shield=True):
-                got = await self._request(action, fields, slot, write=True, keep=id_field)
-        except BaseException:
-            self._left(action, fields, outcome(action, fields, INTERRUPTED, write=True, read=read))
-            raise
-        result = outcome(action, fields, got, write=True, read=read)
+        with self._telemetry.write(action) as traced:
+            try:
+                slot = await self._reserve()
+            except SmmError as error:  # the client closed: it was never sent
+                traced.outcome(error)
+                raise
+            try:
+                with anyio.CancelScope(shield=True):
+                    got = await self._request(action, fields, slot, write=True, keep=id_field)
+            except BaseException:
+                result = outcome(action, fields, INTERRUPTED, write=True, read=read)
+                traced.outcome(result)
+                self._left(action, fields, result)
+                raise
+            result = outcome(action, fields, got, write=True, read=read)
+            traced.outcome(result)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException:
@@ -382,13 +399,21 @@ class Lookups:
         slot: Slot | None,
         *,
         write: bool,
-        ids: int = 0,
+        keys: Sequence[int] = (),
         keep: str | None = None,
     ) -> Any:
-        """The answer, or the error the request failed with (returned, not raised)."""
+        """The answer, or the error the request failed with (returned, not raised).
+
+        ``keys``: the IDs of a coalesced request, whose callers its spans link to.
+        """
+        coalesced = None
+        if self._telemetry.on and keys:
+            coalesced = Coalesced(keys, self.batchers[action].callers(keys))
         try:
             with anyio.fail_after(self._write_bound if write else None):
-                return await self._wire.post(action, fields, write=write, ids=ids, slot=slot, keep=keep)
+                return await self._wire.post(
+                    action, fields, write=write, ids=len(keys), slot=slot, keep=keep, coalesced=coalesced
+                )
         except (SmmError, TimeoutError) as error:
             if not isinstance(error, ClientClosedError):
                 self.counts["request_failures"] += 1
@@ -406,12 +431,16 @@ class Lookups:
         )
         if isinstance(result, PanelError) and answer is not None:  # an item's error, not the request's
             self.counts["item_errors"] += 1
+        if self._telemetry.on:
+            self._telemetry.decided(spec.action, result, item=answer is not None)
         return result
 
     def _interrupter(self, spec: Spec) -> Callable[[int], SmmError]:
         def interrupted(key: int) -> SmmError:
             fields = {spec.bulk: str(key)}
             result: SmmError = outcome(spec.action, fields, INTERRUPTED, write=True, read=lambda item: item)
+            if self._telemetry.on:
+                self._telemetry.decided(spec.action, result, item=False)
             return result
 
         return interrupted
@@ -438,7 +467,7 @@ class Lookups:
     async def _one(self, spec: Spec, key: int, slot: Slot | None = None) -> Any:
         """One ID in the single form (or, for an action without one, the bulk form of one ID)."""
         fields = {spec.single or spec.bulk: str(key)}
-        got = await self._request(spec.action, fields, slot, write=spec.write, ids=1, keep=spec.creates)
+        got = await self._request(spec.action, fields, slot, write=spec.write, keys=[key], keep=spec.creates)
         if isinstance(got, BaseException):
             return self._decide(spec, key, fields, got)
         try:
@@ -478,7 +507,7 @@ class Lookups:
         if len(keys) == 1 or self._bulk(spec) is False:
             return await self._each(spec, keys, slot)
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=False, ids=len(keys))
+        got = await self._request(spec.action, fields, slot, write=False, keys=keys)
         if isinstance(got, PanelError) and not isinstance(got, ACCOUNT_WIDE):
             return got
         if isinstance(got, BaseException):
@@ -556,7 +585,7 @@ class Lookups:
         if self._bulk(spec) is False and spec.single is not None:
             return await self._each(spec, keys, slot)  # formed before the panel taught otherwise
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=True, ids=len(keys))
+        got = await self._request(spec.action, fields, slot, write=True, keys=keys)
         if isinstance(got, UnknownIdError):
             # It names no ID: it is the refusal of the whole request, not every ID's "unknown".
             got = PanelError(

@@ -35,6 +35,7 @@ from ._errors import (
     panel_error,
     snippet,
 )
+from ._telemetry import OFF, Coalesced, Request, Telemetry
 
 __all__ = ["Gate", "RateLimiter", "Secret", "Slot", "Wire"]
 
@@ -233,8 +234,10 @@ class Wire:
         max_concurrency: int,
         attempt_bound: float = math.inf,
         rate_limit: float | None = None,
+        telemetry: Telemetry = OFF,
     ) -> None:
         self.url = url
+        self.telemetry = telemetry
         self._key = key
         self._http = http_client
         self._headers = httpx.Headers({"Content-Type": _FORM})
@@ -273,36 +276,59 @@ class Wire:
         ids: int = 0,
         slot: Slot | None = None,
         keep: str | None = None,
+        coalesced: Coalesced | None = None,
     ) -> Any:
         """Send ``action`` with ``fields`` and return the parsed JSON answer, or raise an ``SmmError``.
 
         Reads are retried on transport faults, 5xx, rate limits and unreadable answers; writes only
         when no connection was made. What a failed write means is not decided here but in
         ``_lookups``. An error answer that also holds the field ``keep`` (an order ID beside an
-        error) is not a plain refusal: it is an :class:`UnreadableAnswerError`.
+        error) is not a plain refusal: it is an :class:`UnreadableAnswerError`. ``coalesced``
+        names the IDs and callers of a coalesced request, for its spans.
         """
         slot = slot or self.slot()
         attempt = 0
         while True:
+            traced: Request | None = None
             try:
                 if not slot.held:
                     await slot.acquire()
+                if self.telemetry.on:
+                    traced = self.telemetry.request(action, ids=ids, attempt=attempt, coalesced=coalesced)
                 try:
-                    return await self._attempt(action, fields, ids=ids, attempt=attempt, keep=keep)
+                    answer = await self._attempt(
+                        action, fields, ids=ids, attempt=attempt, keep=keep, traced=traced
+                    )
                 finally:
                     slot.release()
             except SmmError as error:
-                if attempt >= self._max_retries or not _is_retryable(error, write=write):
-                    raise
-                delay = self._backoff(attempt + 1, error)
+                retry = attempt < self._max_retries and _is_retryable(error, write=write)
+                delay = self._backoff(attempt + 1, error) if retry else None
+                if traced is not None:
+                    traced.end(error, delay)
                 if delay is None:
                     raise
                 attempt += 1
                 self.retries += 1
                 await anyio.sleep(delay)
+            except BaseException as exc:
+                if traced is not None:
+                    traced.end(exc)
+                raise
+            else:
+                if traced is not None:
+                    traced.end()
+                return answer
 
     async def _attempt(
-        self, action: str, fields: Mapping[str, str], *, ids: int, attempt: int, keep: str | None
+        self,
+        action: str,
+        fields: Mapping[str, str],
+        *,
+        ids: int,
+        attempt: int,
+        keep: str | None,
+        traced: Request | None = None,
     ) -> Any:
         self.gate.check(action)
         request = self._http.build_request(
@@ -318,6 +344,8 @@ class Wire:
             with anyio.fail_after(self._attempt_bound):
                 response = await self._http.send(request, follow_redirects=False)
             status = response.status_code
+            if traced is not None:
+                traced.answered(status)
             return self._read(action, response, keep)
         except RuntimeError as exc:
             if not self._http.is_closed:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import httpx
 import smmapi
+from opentelemetry import metrics, trace
 
 
 async def use() -> None:
@@ -34,3 +35,13 @@ async def use() -> None:
         "https://panel.example/api/v2", "fake-key", transport=httpx.MockTransport(answer)
     )
     await other.aclose()
+
+    traced = smmapi.AsyncClient(
+        "https://panel.example/api/v2",
+        "fake-key",
+        tracer_provider=trace.NoOpTracerProvider(),
+        meter_provider=metrics.NoOpMeterProvider(),
+    )
+    await traced.aclose()
+    untraced = smmapi.AsyncClient("https://panel.example/api/v2", "fake-key", telemetry=False)
+    await untraced.aclose()
