@@ -133,7 +133,7 @@ async def test_workers_share_the_polling_and_never_ask_one_order_twice_in_a_roun
             await finals(first, count)
     asked = [request.ids for request in fake.requests_for("status")]
     assert sum(asked) == count
-    assert len(asked) <= 5  # full batches of 100, give or take a round's split between workers
+    assert len(asked) <= 6  # batches of up to 100: 3, or a few more where workers split a round
 
 
 async def test_a_newer_schema_is_refused_on_postgresql(fake, postgres_dsn):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import signal
 from pathlib import Path
 from typing import Any
 
+import anyio
 import click
 
 from .. import AsyncClient, SmmError
@@ -147,25 +149,39 @@ def track(session: Session, *, db: str, interval: float, max_interval: float) ->
     run as many workers as you like: they share the orders due.
     """
 
+    async def follow(tracker: Tracker) -> None:
+        cursor = await tracker._call(tracker._store.last_cursor)  # noqa: SLF001  (only new changes)
+        if not session.as_json:
+            _console().print(f"Tracking the orders of {db}; Ctrl-C stops.")
+        async for change in tracker.changes(after=cursor):
+            if session.as_json:
+                emit_json(
+                    {
+                        "cursor": change.cursor,
+                        "ref": change.ref,
+                        "action": change.action,
+                        "order": change.order,
+                        "status": change.status,
+                        "seen_at": _when(change.seen_at),
+                    }
+                )
+            else:
+                _console().print(_change_line(change))
+
     async def work(client: AsyncClient) -> None:
-        async with Tracker(client, db, interval=interval, max_interval=max_interval) as tracker:
-            cursor = await tracker._call(tracker._store.last_cursor)  # noqa: SLF001  (only new changes)
-            if not session.as_json:
-                _console().print(f"Tracking the orders of {db}; Ctrl-C stops.")
-            async for change in tracker.changes(after=cursor):
-                if session.as_json:
-                    emit_json(
-                        {
-                            "cursor": change.cursor,
-                            "ref": change.ref,
-                            "action": change.action,
-                            "order": change.order,
-                            "status": change.status,
-                            "seen_at": _when(change.seen_at),
-                        }
-                    )
-                else:
-                    _console().print(_change_line(change))
+        # Ctrl-C is taken here rather than as the event loop's KeyboardInterrupt, which can be
+        # lost while a store call runs in its thread: the tracker then closes cleanly (its
+        # leases given back) before the command ends as interrupted.
+        with anyio.open_signal_receiver(signal.SIGINT) as signals:
+            async with (
+                Tracker(client, db, interval=interval, max_interval=max_interval) as tracker,
+                anyio.create_task_group() as group,
+            ):
+                group.start_soon(follow, tracker)
+                async for _ in signals:
+                    group.cancel_scope.cancel()
+                    break
+        raise KeyboardInterrupt
 
     try:
         session.run(work)
