@@ -9,6 +9,7 @@ import datetime
 import inspect
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import smmapi.tracking
 import trio.testing
 from smmapi import _config
 from smmapi.testing import FakePanel, Fault
-from smmapi.tracking import SchemaVersionError, TrackedOrder, Tracker, TrackerLockedError
+from smmapi.tracking import SchemaVersionError, TrackedOrder, Tracker, TrackerLockedError, _models
 
 import tracking_support
 from tracking_support import LINK, adds, final_changes, opened
@@ -407,3 +408,40 @@ async def test_resolve_needs_the_orders_id(fake, db, order):
         with pytest.raises(smmapi.ValidationError, match="positive int"):
             await tracker.resolve("r1", order=order)
         assert (await tracker.get("r1")).state == "unknown"
+
+
+STATUSES = [
+    smmapi.OrderStatus(
+        10001, smmapi.OrderState.PARTIAL, "partial", Decimal("0.1234"), 5, -3, "USD", extra={"x": 1}
+    ),
+    smmapi.OrderStatus(10002, smmapi.OrderState.UNKNOWN, "Wird bearbeitet", None, None, None, None),
+    smmapi.RefillStatus(501, smmapi.RefillState.COMPLETED, "Completed"),
+]
+
+
+@pytest.mark.parametrize("status", STATUSES, ids=["order", "unknown-spelling", "refill"])
+def test_a_status_is_stored_and_read_back_unchanged(status):
+    action = "refill" if isinstance(status, smmapi.RefillStatus) else "add"
+    text = _models.status_to_json(status)
+    back = _models.status_from_json(
+        text, action=action, order=getattr(status, "order", None), refill=getattr(status, "refill", None)
+    )
+    assert back == status
+    assert back.extra == status.extra
+    assert back.status_text == status.status_text
+
+
+ERRORS = [
+    smmapi.InsufficientFundsError("Not enough funds", status_code=200, code="104"),
+    smmapi.RateLimitedError("Slow down", status_code=429, retry_after=5.0),
+    smmapi.OutcomeUnknownError("lost", action="add", fields={"service": "1", "link": LINK}),
+    smmapi.UnreadableAnswerError("add: the answer is not JSON: <html>"),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+def test_an_error_is_stored_and_read_back_with_its_kind_and_attributes(error):
+    back = _models.error_from_json(_models.error_to_json(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert vars(back) == vars(error)

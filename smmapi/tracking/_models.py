@@ -128,9 +128,8 @@ def status_from_json(text: str, *, action: str, order: int | None, refill: int |
             status_text=state_text,
             extra=extra,
         )
-    for money in ("charge",):
-        if data.get(money) is not None:
-            data[money] = Decimal(data[money])
+    if data.get("charge") is not None:  # money was stored as text
+        data["charge"] = Decimal(data["charge"])
     return smmapi.OrderStatus(
         order=order or 0,
         status=smmapi.OrderState.parse(state_text),
