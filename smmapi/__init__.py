@@ -27,6 +27,7 @@ from ._errors import (
     UnknownIdError,
     UnreadableAnswerError,
     ValidationError,
+    WatchTimeoutError,
 )
 from ._forms import AddFields
 from ._lookups import ActionDialect
@@ -41,7 +42,8 @@ from ._models import (
     Service,
 )
 from ._stats import Stats
-from ._watch import Update, Watch
+from ._sync import Client, SyncWatch
+from ._watch import FailedUpdate, Update, Watch
 
 __all__ = [
     "ActionDialect",
@@ -49,8 +51,10 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Balance",
+    "Client",
     "ClientClosedError",
     "ConnectError",
+    "FailedUpdate",
     "HTTPStatusError",
     "InsufficientFundsError",
     "OrderState",
@@ -67,12 +71,14 @@ __all__ = [
     "Service",
     "SmmError",
     "Stats",
+    "SyncWatch",
     "TransportError",
     "UnknownIdError",
     "UnreadableAnswerError",
     "Update",
     "ValidationError",
     "Watch",
+    "WatchTimeoutError",
     "__version__",
 ]
 

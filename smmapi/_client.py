@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
@@ -30,10 +31,11 @@ from ._lookups import (
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._options import check_number, check_url, request_bound, request_headers, request_timeout
 from ._probe import ActionProbe, probe
+from ._secret import Secret
 from ._stats import Stats
 from ._telemetry import make_telemetry
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
-from ._wire import Secret, Wire
+from ._wire import Wire
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -75,6 +77,15 @@ class AsyncClient:
         catalogue_ttl: Seconds to keep :meth:`services` and :meth:`products` answers;
             ``None`` (the default) fetches them each time.
         allow_http: Allow plain http to a host that is not loopback.
+        max_answer_bytes: The most bytes an answer may have, counted after decompression
+            (32 MiB by default): a longer answer is an :class:`~smmapi.UnreadableAnswerError`
+            (for a write, an :class:`~smmapi.OutcomeUnknownError`), read no further.
+        trust_env: Let the environment choose how requests travel, as httpx does: the proxies
+            in ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``, the certificates
+            in ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, and credentials in ``~/.netrc`` (or
+            ``NETRC``). Off by default: a proxy sees the key of plain-http requests, and a
+            certificate file decides whom the key is sent to. With ``http_client=``, that
+            client's own setting applies.
         bulk: Pins how the panel reads the actions asked by ID, instead of learning it:
             ``False`` sends one ID per request (``order=ID``), ``True`` always trusts the bulk
             form (``orders=1,2``); a mapping pins single actions, such as ``{"refill": False}``.
@@ -112,6 +123,8 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         catalogue_ttl: float | None = None,
         allow_http: bool = False,
+        max_answer_bytes: int = _config.DEFAULT_MAX_ANSWER_BYTES,
+        trust_env: bool = False,
         bulk: bool | Mapping[str, bool] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -126,6 +139,7 @@ class AsyncClient:
         check_number("batch_window", batch_window)
         check_number("max_batch_size", max_batch_size, allow_zero=False, whole=True)
         check_number("max_concurrency", max_concurrency, allow_zero=False, whole=True)
+        check_number("max_answer_bytes", max_answer_bytes, allow_zero=False, whole=True)
         if max_batch_size > _config.MAX_BATCH_SIZE:
             raise ValidationError(
                 f"max_batch_size may not exceed the API's {_config.MAX_BATCH_SIZE}, got {max_batch_size}"
@@ -147,6 +161,7 @@ class AsyncClient:
                 transport=transport,
                 timeout=timeout_config,
                 follow_redirects=False,
+                trust_env=trust_env,
             )
         self._wire = Wire(
             url,
@@ -158,6 +173,7 @@ class AsyncClient:
             max_concurrency=max_concurrency,
             attempt_bound=request_bound(http_client.timeout),
             rate_limit=rate_limit,
+            max_answer_bytes=max_answer_bytes,
             telemetry=emitter,
         )
         self._converter = make_converter()
@@ -273,13 +289,22 @@ class AsyncClient:
 
             balance = await client.balance()   # Balance(balance=Decimal("68.6868"), currency="USD")
         """
-        return structure(self._converter, await self._post("balance", {}), Balance)
+        balance: Balance = await self._post(
+            "balance", {}, then=partial(structure, self._converter, cls=Balance)
+        )
+        return balance
 
     async def _fetch_services(self) -> list[Service]:
-        return read_catalogue(self._converter, await self._post("services", {}), Service)
+        services: list[Service] = await self._post(
+            "services", {}, then=partial(read_catalogue, self._converter, cls=Service)
+        )
+        return services
 
     async def _fetch_products(self) -> list[Product]:
-        return read_catalogue(self._converter, await self._post("products", {}), Product)
+        products: list[Product] = await self._post(
+            "products", {}, then=partial(read_catalogue, self._converter, cls=Product)
+        )
+        return products
 
     async def services(self, *, refresh: bool = False) -> list[Service]:
         """The panel's service catalogue.
@@ -404,7 +429,8 @@ class AsyncClient:
         """Where many orders stand, in bulk requests of up to 100 IDs.
 
         The result is keyed by your IDs in input order; each value is the status or that ID's
-        error. It raises only for bad input or a closed client.
+        error. It raises only for bad input, a closed client, or an error about the whole
+        account (:class:`AuthenticationError`, :class:`InsufficientFundsError`): see "Errors".
 
         Example::
 
@@ -506,6 +532,8 @@ class AsyncClient:
     ) -> Watch[Any]:
         check_number("interval", options["interval"])
         check_number("max_interval", options["max_interval"])
+        if options["timeout"] is not None:
+            check_number("timeout", options["timeout"])
         return Watch(fetch, signature, ids, **options)
 
     def watch(
@@ -515,6 +543,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[OrderStatus]:
         """Follow orders until they are final, yielding an :class:`Update` each time one changes.
 
@@ -526,7 +555,9 @@ class AsyncClient:
         as a whole yields one update with ``id=None`` and the watch goes on, except that a
         refused key raises :class:`AuthenticationError`: no later round can succeed. It ends when
         nothing is left to follow, unless ``until_done=False`` (then it waits for
-        :meth:`Watch.add`).
+        :meth:`Watch.add`). With ``timeout``, it gives up that many seconds after iterating
+        starts: what is still followed then is raised as a :class:`WatchTimeoutError` listing
+        their IDs (``unfinished``).
 
         Example::
 
@@ -542,6 +573,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_product_orders(
@@ -551,6 +583,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[ProductOrderStatus]:
         """Follow product orders until they are final, like :meth:`watch`.
 
@@ -568,6 +601,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def watch_refills(
@@ -577,6 +611,7 @@ class AsyncClient:
         interval: float = _config.DEFAULT_WATCH_INTERVAL,
         max_interval: float = _config.DEFAULT_WATCH_MAX_INTERVAL,
         until_done: bool = True,
+        timeout: float | None = None,
     ) -> Watch[RefillStatus]:
         """Follow refills until they are final, like :meth:`watch`; a change is a new ``status``.
 
@@ -592,6 +627,7 @@ class AsyncClient:
             interval=interval,
             max_interval=max_interval,
             until_done=until_done,
+            timeout=timeout,
         )
 
     def stats(self) -> Stats:

@@ -16,7 +16,8 @@ The tree::
     ├── HTTPStatusError                          a 3xx/4xx/5xx answer that is not a readable panel error
     │   └── RedirectError                        never followed: it would carry the key elsewhere
     ├── UnreadableAnswerError                    HTML, bad JSON, or JSON of the wrong shape
-    └── OutcomeUnknownError                      a write may have reached the panel, with no usable answer
+    ├── OutcomeUnknownError                      a write may have reached the panel, with no usable answer
+    └── WatchTimeoutError (also TimeoutError)    a watch's timeout passed; .unfinished lists what was left
 
 No exception here ever holds the API key: messages quote the panel's answer, never the request body.
 """
@@ -24,6 +25,7 @@ No exception here ever holds the API key: messages quote the panel's answer, nev
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -44,6 +46,7 @@ __all__ = [
     "UnknownIdError",
     "UnreadableAnswerError",
     "ValidationError",
+    "WatchTimeoutError",
 ]
 
 SNIPPET_LENGTH = 200
@@ -55,6 +58,16 @@ def snippet(text: str) -> str:
     if len(text) <= SNIPPET_LENGTH:
         return text
     return text[:SNIPPET_LENGTH] + "..."
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist = 4, 10, 10
+_SHOWN.maxstring, _SHOWN.maxother = SNIPPET_LENGTH * 4, SNIPPET_LENGTH
+
+
+def shown(value: Any) -> str:
+    """A JSON value for an error message: its repr, shortened and bounded whatever its size or depth."""
+    return snippet(_SHOWN.repr(value))
 
 
 def _restore(cls: type[SmmError], args: tuple[Any, ...], state: dict[str, Any]) -> SmmError:
@@ -329,8 +342,31 @@ class OutcomeUnknownError(SmmError):
         return MappingProxyType(self._fields)
 
 
+class WatchTimeoutError(SmmError, TimeoutError):
+    """A watch's ``timeout`` passed before every order it followed was final.
+
+    ``unfinished`` holds their IDs; the watch has ended. The panel is not told anything: the
+    orders go on, and a later watch or lookup sees how they end.
+
+    Example::
+
+        try:
+            async for update in client.watch(orders, timeout=3600):
+                ...
+        except smmapi.WatchTimeoutError as err:
+            log.warning("still open after an hour: %s", err.unfinished)
+    """
+
+    def __init__(self, message: str, *, unfinished: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.unfinished = unfinished
+
+
 #: Errors about the whole account, never about one ID (a refused key, funds, a rate limit).
 ACCOUNT_ERRORS = (AuthenticationError, InsufficientFundsError, RateLimitedError)
+#: The account errors a bulk method raises instead of handing one to each ID: asking those IDs
+#: again cannot help until someone fixes the account (a rate limit passes by itself).
+RAISED_BY_BULK = (AuthenticationError, InsufficientFundsError)
 
 
 def error_text(value: Any) -> str | None:

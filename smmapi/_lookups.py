@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import anyio
 import anyio.lowlevel
@@ -35,6 +35,7 @@ from ._convert import (
 )
 from ._errors import (
     ACCOUNT_ERRORS,
+    RAISED_BY_BULK,
     ClientClosedError,
     ConnectError,
     OutcomeUnknownError,
@@ -43,7 +44,7 @@ from ._errors import (
     UnknownIdError,
     UnreadableAnswerError,
     ValidationError,
-    snippet,
+    shown,
 )
 from ._models import OrderStatus, ProductOrderStatus
 from ._telemetry import Coalesced
@@ -123,6 +124,19 @@ SPECS: Final[Mapping[str, Spec]] = MappingProxyType(
 ACCOUNT_WIDE: Final = ACCOUNT_ERRORS
 #: Errors that say a write was not carried out: refused, no connection made, or never sent.
 _NOTHING_DONE: Final = (PanelError, ConnectError, ClientClosedError)
+
+
+class _Split(NamedTuple):
+    """An answer (masked if a write's) and its items by ID as :attr:`Spec.split` gives them, or its error."""
+
+    answer: Any
+    items: dict[int, Any] | UnreadableAnswerError | None
+    #: The start of the answer, for the message of an answer that cannot be split.
+    start: str = ""
+
+
+#: Stands for a read's answer, which no outcome keeps.
+_READ: Final = object()
 
 
 class _Interrupted:
@@ -292,11 +306,21 @@ class Lookups:
         return await lookup
 
     async def get_many(self, spec: Spec, keys: Sequence[int]) -> dict[int, Any]:
-        """The value or error of each ID, in the order given (IDs unique)."""
+        """The value or error of each ID, in the order given (IDs unique).
+
+        An error about the whole account (a refused key, no funds) is raised, not handed to
+        each ID, whenever that hides no outcome: always for a read, and for a write only when
+        every ID got it (so nothing was done).
+        """
         lookups = self.batchers[spec.action].get_many(keys)
         if self._telemetry.on:
-            return await self._telemetry.counted(spec.action, len(keys), lookups)
-        return await lookups
+            results = await self._telemetry.counted(spec.action, len(keys), lookups)
+        else:
+            results = await lookups
+        account = [result for result in results.values() if isinstance(result, RAISED_BY_BULK)]
+        if account and (not spec.write or len(account) == len(results)):
+            raise account[0]
+        return results
 
     async def write_id(self, action: str, fields: Mapping[str, str], id_field: str = "order") -> int:
         """Send a paid write once and return the ID it created; its error is raised.
@@ -318,13 +342,12 @@ class Lookups:
                 raise
             try:
                 with anyio.CancelScope(shield=True):
-                    got = await self._request(action, fields, slot, write=True, keep=id_field)
+                    result = await self._write_once(action, fields, slot, read, keep=id_field)
             except BaseException:
                 result = outcome(action, fields, INTERRUPTED, write=True, read=read)
                 traced.outcome(result)
                 self._left(action, fields, result)
                 raise
-            result = outcome(action, fields, got, write=True, read=read)
             traced.outcome(result)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
@@ -334,6 +357,27 @@ class Lookups:
         if isinstance(result, SmmError):
             raise result
         return result  # type: ignore[no-any-return]
+
+    async def _write_once(
+        self, action: str, fields: Mapping[str, str], slot: Slot, read: Callable[[Any], Any], keep: str
+    ) -> Any:
+        """The outcome of one write; the answer stays in this frame, never in the caller's traceback."""
+        got = await self._request(
+            action,
+            fields,
+            slot,
+            write=True,
+            keep=keep,
+            then=lambda answer: (answer, self._wire.shown(answer)),
+        )
+        if isinstance(got, BaseException):
+            return self._safe(outcome(action, fields, got, write=True, read=read))
+        answer, kept = got
+        return self._safe(outcome(action, fields, answer, write=True, read=read, answer=kept))
+
+    def _safe(self, result: Any) -> Any:
+        """An outcome to hand out: an error is scrubbed of the key (and of its tracebacks)."""
+        return self._wire.scrub(result) if isinstance(result, BaseException) else result
 
     @staticmethod
     def _left(action: str, fields: Mapping[str, str], result: Any) -> None:
@@ -401,8 +445,9 @@ class Lookups:
         write: bool,
         keys: Sequence[int] = (),
         keep: str | None = None,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """The answer, or the error the request failed with (returned, not raised).
+        """The answer (read by ``then``), or the error the request failed with (returned, not raised).
 
         ``keys``: the IDs of a coalesced request, whose callers its spans link to.
         """
@@ -412,12 +457,34 @@ class Lookups:
         try:
             with anyio.fail_after(self._write_bound if write else None):
                 return await self._wire.post(
-                    action, fields, write=write, ids=len(keys), slot=slot, keep=keep, coalesced=coalesced
+                    action,
+                    fields,
+                    write=write,
+                    ids=len(keys),
+                    slot=slot,
+                    keep=keep,
+                    then=then,
+                    coalesced=coalesced,
                 )
         except (SmmError, TimeoutError) as error:
             if not isinstance(error, ClientClosedError):
                 self.counts["request_failures"] += 1
-            return error
+            return self._wire.scrub(error)
+
+    def _splitter(self, spec: Spec, keys: Sequence[int]) -> Callable[[Any], _Split]:
+        """Reads an answer for ``keys``: in a worker thread when it is long, as splitting can take a while."""
+
+        def split(answer: Any) -> _Split:
+            # A write's answer may be kept in an OutcomeUnknownError: masked here, once. A read's
+            # is not kept (it is freed where it was split, in the worker thread if long).
+            kept = self._wire.shown(answer) if spec.write else _READ
+            try:
+                items = spec.split(answer, keys)
+            except UnreadableAnswerError as error:
+                return _Split(kept, error)
+            return _Split(kept, items, shown(answer) if items is None else "")
+
+        return split
 
     def _decide(self, spec: Spec, key: int, fields: Mapping[str, str], got: Any, answer: Any = None) -> Any:
         """:func:`outcome` for one ID of ``spec``, counted."""
@@ -431,6 +498,7 @@ class Lookups:
         )
         if isinstance(result, PanelError) and answer is not None:  # an item's error, not the request's
             self.counts["item_errors"] += 1
+        result = self._safe(result)
         if self._telemetry.on:
             self._telemetry.decided(spec.action, result, item=answer is not None)
         return result
@@ -467,19 +535,25 @@ class Lookups:
     async def _one(self, spec: Spec, key: int, slot: Slot | None = None) -> Any:
         """One ID in the single form (or, for an action without one, the bulk form of one ID)."""
         fields = {spec.single or spec.bulk: str(key)}
-        got = await self._request(spec.action, fields, slot, write=spec.write, keys=[key], keep=spec.creates)
+        got = await self._request(
+            spec.action,
+            fields,
+            slot,
+            write=spec.write,
+            keys=[key],
+            keep=spec.creates,
+            then=self._splitter(spec, [key]),
+        )
         if isinstance(got, BaseException):
             return self._decide(spec, key, fields, got)
-        try:
-            items = spec.split(got, [key])
-        except UnreadableAnswerError as error:
-            return self._decide(spec, key, fields, error, got)
-        if items is None:
+        if isinstance(got.items, UnreadableAnswerError):
+            return self._decide(spec, key, fields, got.items, got.answer)
+        if got.items is None:
             stray = UnreadableAnswerError(
-                f"{spec.action}: the answer is not about {spec.noun} {key}: {snippet(repr(got))}"
+                f"{spec.action}: the answer is not about {spec.noun} {key}: {got.start}"
             )
-            return self._decide(spec, key, fields, stray, got)
-        return self._decide(spec, key, fields, items[key], got)
+            return self._decide(spec, key, fields, stray, got.answer)
+        return self._decide(spec, key, fields, got.items[key], got.answer)
 
     async def _each(self, spec: Spec, keys: Sequence[int], slot: Slot | None = None) -> dict[int, Any]:
         """Each ID in a request of its own, concurrently, under the client's ``max_concurrency``."""
@@ -507,15 +581,16 @@ class Lookups:
         if len(keys) == 1 or self._bulk(spec) is False:
             return await self._each(spec, keys, slot)
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=False, keys=keys)
+        got = await self._request(
+            spec.action, fields, slot, write=False, keys=keys, then=self._splitter(spec, keys)
+        )
         if isinstance(got, PanelError) and not isinstance(got, ACCOUNT_WIDE):
             return got
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, fields, got) for key in keys}
-        try:
-            items = spec.split(got, keys)
-        except UnreadableAnswerError as error:
-            return {key: self._decide(spec, key, fields, error, got) for key in keys}
+        answer, items, _ = got
+        if isinstance(items, UnreadableAnswerError):
+            return {key: self._decide(spec, key, fields, items, answer) for key in keys}
         if items is None:
             self._learn(
                 spec, bulk=False, why=f"the panel's answer to {spec.bulk}= is keyed by none of the IDs asked"
@@ -523,7 +598,7 @@ class Lookups:
             return await self._each(spec, keys)
         if self._dialects[spec.action].bulk is None:
             self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
-        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], answer) for key in keys}
 
     async def _refused(self, spec: Spec, keys: Sequence[int], refusal: PanelError) -> dict[int, Any]:
         """Each ID's outcome after a bulk read was refused as a whole, naming no ID.
@@ -585,7 +660,9 @@ class Lookups:
         if self._bulk(spec) is False and spec.single is not None:
             return await self._each(spec, keys, slot)  # formed before the panel taught otherwise
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=True, keys=keys)
+        got = await self._request(
+            spec.action, fields, slot, write=True, keys=keys, then=self._splitter(spec, keys)
+        )
         if isinstance(got, UnknownIdError):
             # It names no ID: it is the refusal of the whole request, not every ID's "unknown".
             got = PanelError(
@@ -595,18 +672,17 @@ class Lookups:
             )
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, got) for key in keys}
-        try:
-            items = spec.split(got, keys)
-        except UnreadableAnswerError as error:
-            return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
+        answer, items, start = got
+        if isinstance(items, UnreadableAnswerError):
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, items, answer) for key in keys}
         if items is None:
             self._learn(spec, bulk=False, why=f"one answer came for {len(keys)} {spec.noun}s")
             lone = UnreadableAnswerError(
                 f"{spec.action}: one answer came for {len(keys)} {spec.noun}s and cannot be split"
-                f" by {spec.noun}: {snippet(repr(got))}"
+                f" by {spec.noun}: {start}"
             )
-            return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, got) for key in keys}
-        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, answer) for key in keys}
+        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], answer) for key in keys}
 
     # -- closing -----------------------------------------------------------------------------
 

@@ -43,10 +43,13 @@ def read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value)) if value else _NOTHING_EXTRA
 
 
+def mapping_repr(value: Mapping[str, Any]) -> str:
+    """A read-only mapping shown as the dict it copies, not as ``mappingproxy({...})``."""
+    return repr(dict(value))
+
+
 def _extra() -> Any:
-    return attrs.field(
-        factory=dict, converter=read_only, eq=False, kw_only=True, repr=lambda m: repr(dict(m))
-    )
+    return attrs.field(factory=dict, converter=read_only, eq=False, kw_only=True, repr=mapping_repr)
 
 
 class _State(enum.StrEnum):

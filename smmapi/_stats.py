@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._models import read_only
+from ._models import mapping_repr, read_only
 
 __all__ = ["Stats"]
 
@@ -27,7 +27,7 @@ class Stats:
     #: HTTP requests sent, retries included.
     requests: int
     #: HTTP requests sent, by action.
-    requests_by_action: Mapping[str, int] = attrs.field(converter=read_only)
+    requests_by_action: Mapping[str, int] = attrs.field(converter=read_only, repr=mapping_repr)
     #: Bulk requests sent by the coalescer.
     bulk_requests: int = 0
     #: IDs the panel answered with their own error.

@@ -12,23 +12,21 @@ from typing import Any, Generic, Self, TypeVar
 import anyio
 import attrs
 
-from ._errors import AuthenticationError, SmmError, UnknownIdError
+from ._errors import SmmError, UnknownIdError, WatchTimeoutError
 from ._forms import unique_ids
 
-__all__ = ["Update", "Watch"]
+__all__ = ["FailedUpdate", "Update", "Watch"]
 
 T = TypeVar("T")
 
 
 @attrs.frozen
 class Update(Generic[T]):
-    """One change seen by a watch.
+    """One change seen by a watch: ``id`` is the order (or refill) that changed, ``value`` what it is now.
 
-    ``id`` is the order (or refill) that changed, and ``value`` what it is now; or ``error`` is
-    that order's error: an :class:`~smmapi.UnknownIdError` ends its watch, any other error
-    (the panel's answer for that order alone) leaves it followed and asked again later. When a
-    round's request failed as a whole (after the client's retries), ``id`` is ``None`` and
-    ``error`` is that failure: the watch goes on and asks those orders again later.
+    A watch yields ``Update[T] | FailedUpdate``; both have ``id``, ``value``, ``error`` and
+    ``final``, and ``error`` tells them apart: type checkers narrow on ``update.error is None``,
+    so ``update.value`` is then the status, with no ``assert``.
 
     Example::
 
@@ -38,16 +36,42 @@ class Update(Generic[T]):
                     print(update.id, update.value.status)
     """
 
-    id: int | None
-    value: T | None = None
-    error: SmmError | None = None
+    id: int
+    value: T
+    #: Always ``None`` here; a :class:`FailedUpdate` has the error.
+    error: None = None
 
     @property
     def final(self) -> bool:
-        """Whether this order is no longer followed (its status is final, or it failed)."""
-        if self.error is not None:
-            return self.id is not None and isinstance(self.error, UnknownIdError)
+        """Whether this order is no longer followed, its status being final."""
         return bool(getattr(getattr(self.value, "status", None), "is_final", False))
+
+
+@attrs.frozen
+class FailedUpdate:
+    """What a watch could not see: ``error`` says why, and ``value`` is always ``None``.
+
+    With an ``id``, it is that order's own error: an :class:`~smmapi.UnknownIdError` ends its
+    watch (``final``), any other (the panel's answer for that order alone) leaves it followed
+    and asked again later. With ``id=None``, a round's request failed as a whole (after the
+    client's retries): the watch goes on and asks those orders again later.
+
+    Example::
+
+        async for update in client.watch(orders):
+            if isinstance(update, smmapi.FailedUpdate) and update.id is not None:
+                print(update.id, "is gone:", update.error)
+    """
+
+    id: int | None
+    error: SmmError
+    #: Always ``None`` here; an :class:`Update` has the value.
+    value: None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the watch stopped following this order, the panel no longer knowing it."""
+        return self.id is not None and isinstance(self.error, UnknownIdError)
 
 
 @attrs.define
@@ -59,8 +83,8 @@ class _Followed:
     due: float = 0.0
 
 
-class Watch(Generic[T], AsyncIterator[Update[T]]):
-    """An async iterator of :class:`Update`; also an async context manager.
+class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
+    """An async iterator of :class:`Update` and :class:`FailedUpdate`; also an async context manager.
 
     Each round asks every order that is due through the client's coalescer, so N orders cost at
     most ceil(N / 100) requests a round. An order whose answer did not change is asked again
@@ -87,15 +111,18 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         interval: float,
         max_interval: float,
         until_done: bool,
+        timeout: float | None = None,
     ) -> None:
         self._fetch = fetch
+        self._timeout = timeout
+        self._deadline = math.inf  # set when iterating starts: a watch may be made outside a loop
         self._signature = signature
         self._interval = interval
         self._max_interval = max(interval, max_interval)
         self._until_done = until_done
         self._followed: dict[int, _Followed] = {}
         self._due: list[tuple[float, int]] = []  # a heap of (due time, ID); stale rows are skipped
-        self._ready: list[Update[T]] = []
+        self._ready: list[Update[T] | FailedUpdate] = []
         self._changed: anyio.Event | None = None  # set to wake a round waiting for its orders
         self._closed = False
         self.add(ids)
@@ -160,12 +187,31 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Update[T]:
+    async def __anext__(self) -> Update[T] | FailedUpdate:
+        if self._timeout is not None and self._deadline == math.inf:
+            self._deadline = anyio.current_time() + self._timeout
         while not self._ready:
             if self._ended():
                 raise StopAsyncIteration
-            await self._round()
+            # A round cut off here has only read: its orders are not asked again, the watch ends.
+            with anyio.move_on_at(self._deadline):
+                await self._round()
+            if not self._ready and anyio.current_time() >= self._deadline:
+                self._time_out()
         return self._ready.pop(0)
+
+    def _time_out(self) -> None:
+        unfinished = tuple(self._followed)
+        self._closed = True
+        self._followed.clear()
+        self._due.clear()
+        if not unfinished:
+            raise StopAsyncIteration
+        shown = ", ".join(map(str, unfinished[:10])) + (", ..." if len(unfinished) > 10 else "")
+        raise WatchTimeoutError(
+            f"{len(unfinished)} not final after the watch's timeout of {self._timeout:g} seconds: {shown}",
+            unfinished=unfinished,
+        )
 
     async def _wait_until_due(self) -> list[int]:
         """Sleep until some orders are due; return them, or none if the watch ended meanwhile."""
@@ -207,22 +253,19 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
         # A request's failure is one error object shared by its IDs: yielded once, without an ID.
         shared = Counter(id(result) for result in results.values() if isinstance(result, SmmError))
         failures: dict[int, SmmError] = {}
-        for index, (order, result) in enumerate(results.items()):
+        for order, result in results.items():
             followed = self._followed.get(order)
             if followed is None:  # removed while the round was in flight
                 continue
-            if isinstance(result, AuthenticationError):  # no later round can do better
-                self._requeue(list(results)[index:])
-                raise result
             if isinstance(result, UnknownIdError):
                 del self._followed[order]
-                self._ready.append(Update(order, error=result))
+                self._ready.append(FailedUpdate(order, result))
                 continue
             if isinstance(result, SmmError):  # a failed request, a rate limit: try again later
                 if shared[id(result)] > 1:
                     failures.setdefault(id(result), result)
                 else:
-                    self._ready.append(Update(order, error=result))
+                    self._ready.append(FailedUpdate(order, result))
                 self._schedule(order, followed, now, changed=False)
                 continue
             seen = self._signature(result)
@@ -235,7 +278,7 @@ class Watch(Generic[T], AsyncIterator[Update[T]]):
                 del self._followed[order]
             else:
                 self._schedule(order, followed, now, changed=changed)
-        self._ready.extend(Update(None, error=error) for error in failures.values())
+        self._ready.extend(FailedUpdate(None, error) for error in failures.values())
 
     def _requeue(self, orders: list[int]) -> None:
         """Make orders taken off the heap for a round that did not finish due again at once."""

@@ -20,6 +20,7 @@ import uvicorn
 from click.testing import CliRunner, Result
 from smmapi.cli import _demo, main
 from smmapi.cli._app import Seams, cli
+from smmapi.cli._render import Tally
 from smmapi.testing import FakePanel, FakeService, Fault, Outcomes
 
 #: The key of every panel here; no output may ever show it.
@@ -410,6 +411,15 @@ def test_status_watch_follows_orders_until_final(panel):
     assert result.stdout.count("Completed") >= 3
 
 
+@pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["table", "json"])
+def test_status_watch_gives_up_after_its_timeout_naming_what_did_not_finish(panel, as_json):
+    orders = place(panel, 2)  # the panel's clock stands still: they stay Pending
+    result = run(["status", *map(str, orders), "--watch", "--timeout", "0", *as_json], panel)
+    assert result.exit_code == 1
+    expected = f"2 not final after the watch's timeout of 0 seconds: {orders[0]}, {orders[1]}"
+    assert_one_error_line(result, expected)
+
+
 def test_status_watch_as_json_streams_one_line_per_change(panel):
     orders = place(panel, 2)
     result = run(
@@ -649,16 +659,9 @@ def test_demo_report_names_what_went_wrong():
     assert report.problem() == "1 of 3 orders were refused: No (PanelError)"
 
 
-def test_panel_clock_runs_sped_up_real_time():
-    now = [100.0]
-    panel = FakePanel()
-    clock = _demo.PanelClock(panel, speed=60, clock=lambda: now[0])
-    now[0] += 2
-    clock.catch_up()
-    assert panel.now == 120
-    now[0] -= 1  # a clock that steps back never moves the panel's back
-    clock.catch_up()
-    assert panel.now == 120
+def test_demo_writes_money_with_the_panels_own_precision():
+    assert _demo.same_places(Decimal("600.0000"), Decimal("545.71720")) == ["600.00000", "545.71720"]
+    assert _demo.same_places(Decimal(1200), Decimal("0.5")) == ["1,200.0", "0.5"]
 
 
 def test_demo_serve_serves_the_fake_panel_until_stopped():
@@ -732,3 +735,17 @@ def test_probe_reports_the_forms_read_and_asks_nothing_but_reads(panel):
     text = run(["probe", "--order", str(order)], panel)
     assert text.exit_code == 0
     assert "the defaults fit it" in text.stdout
+
+
+def test_a_tally_forgets_an_orders_passing_error_once_it_answers():
+    tally = Tally(total=1)
+    tally.see(smmapi.FailedUpdate(1, smmapi.PanelError("Service is temporarily unavailable")))
+    assert tally.detail() == "error 1"
+    tally.see(
+        smmapi.Update(
+            1, smmapi.OrderStatus(order=1, status=smmapi.OrderState.COMPLETED, status_text="Completed")
+        )
+    )
+    assert tally.errors == {}
+    assert tally.detail() == "Completed 1"
+    assert tally.final == {1}

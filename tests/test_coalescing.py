@@ -40,6 +40,7 @@ class BulkPanel:
     """Answers the bulk forms; can hold requests at a gate and counts them in flight."""
 
     unknown: set[int] = attrs.Factory(set)  # answered {"error": "Incorrect order ID"}
+    refused: dict[int, str] = attrs.Factory(dict)  # answered {"error": <the text>}
     missing: set[int] = attrs.Factory(set)  # left out of the answer
     lone_refill: bool = False  # answer a bulk refill with one {"refill": ...}
     fail: httpx.Response | None = None
@@ -71,8 +72,13 @@ class BulkPanel:
             return {"balance": "1.00", "currency": "USD"}
         ids = asked_ids(form)
         asked = [i for i in ids if i not in self.missing]
-        error = {"error": "Incorrect order ID"}
         spec = SPECS[action]
+
+        def error_or(i: int, item: Any) -> Any:
+            if i in self.refused:
+                return {"error": self.refused[i]}
+            return {"error": "Incorrect order ID"} if i in self.unknown else item
+
         if spec.single in form:  # the single form: a single answer
             (one,) = ids
             bulk = {name: value for name, value in form.items() if name != spec.single}
@@ -82,15 +88,15 @@ class BulkPanel:
             return single.get(str(one), single)
         if action in ("status", "product_order_status"):
             item = {"charge": "1.5", "start_count": "10", "status": "In progress", "remains": "5"}
-            return {str(i): error if i in self.unknown else item for i in asked}
+            return {str(i): error_or(i, item) for i in asked}
         if action == "refill":
             if self.lone_refill:
                 return {"refill": "77"}
-            return [{"order": i, "refill": error if i in self.unknown else i + 1000} for i in asked]
+            return [{"order": i, "refill": error_or(i, i + 1000)} for i in asked]
         if action == "cancel":
-            return [{"order": i, "cancel": error if i in self.unknown else 1} for i in asked]
+            return [{"order": i, "cancel": error_or(i, 1)} for i in asked]
         if action == "refill_status":
-            return [{"refill": i, "status": error if i in self.unknown else "Completed"} for i in asked]
+            return [{"refill": i, "status": error_or(i, "Completed")} for i in asked]
         raise AssertionError(action)
 
     def ids_sent(self, action: str = "status") -> list[list[int]]:
@@ -276,11 +282,60 @@ async def test_a_failed_request_fails_each_of_its_callers(bulk, connect, respons
     with bounded():
         async with connect(max_retries=0) as client:
             results = await gather([lambda i=i: client.status(i) for i in (1, 2, 3)])
-            many = await client.statuses([4, 5])
     assert all(isinstance(result, error) for result in results)
-    assert all(isinstance(result, error) for result in many.values())
-    assert len(bulk.requests) == 2
-    assert client.stats().request_failures == 2
+    assert len(bulk.requests) == 1
+    assert client.stats().request_failures == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(httpx.Response(502, text="<html>502</html>"), id="http-502"),
+        pytest.param(httpx.Response(429, json={"error": "Too many requests"}), id="rate-limited"),
+    ],
+)
+async def test_a_bulk_call_hands_a_failed_request_that_passes_to_each_id(bulk, connect, response):
+    bulk.fail = response
+    with bounded():
+        async with connect(max_retries=0) as client:
+            many = await client.statuses([4, 5])
+    assert [type(error) for error in many.values()] == [type(many[4])] * 2
+    assert isinstance(many[4], smmapi.HTTPStatusError | smmapi.RateLimitedError)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        pytest.param("Invalid API key", smmapi.AuthenticationError, id="refused-key"),
+        pytest.param("Not enough funds on balance", smmapi.InsufficientFundsError, id="no-funds"),
+    ],
+)
+@pytest.mark.parametrize("method", ["statuses", "refills", "cancels", "refill_statuses"])
+async def test_a_bulk_call_raises_an_account_error_every_id_got(bulk, connect, method, text, error):
+    bulk.fail = httpx.Response(200, json={"error": text})
+    with bounded():
+        async with connect(max_retries=0) as client:
+            with pytest.raises(error):
+                await getattr(client, method)(range(1, 251))
+    assert len(bulk.requests) == 3
+
+
+async def test_a_bulk_read_raises_an_account_error_that_only_some_ids_got(bulk, connect):
+    bulk.refused = {2: "Invalid API key"}
+    bulk.unknown = {3}
+    with bounded():
+        async with connect() as client:
+            with pytest.raises(smmapi.AuthenticationError):
+                await client.statuses([1, 2, 3])
+
+
+async def test_a_bulk_write_never_hides_an_outcome_behind_an_account_error(bulk, connect):
+    bulk.refused = {2: "Not enough funds on balance"}
+    with bounded():
+        async with connect() as client:
+            refills = await client.refills([1, 2])
+    assert refills[1] == 1001
+    assert isinstance(refills[2], smmapi.InsufficientFundsError)
 
 
 async def test_callers_cancelled_before_sending_leave_and_the_leader_hands_over(bulk, connect):

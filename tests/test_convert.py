@@ -32,6 +32,7 @@ from smmapi._convert import (
     split_list,
     structure,
 )
+from smmapi._wire import UNREADABLE, parse_json
 
 MODELS = [Balance, Service, Product, OrderStatus, ProductOrderStatus, RefillStatus]
 
@@ -741,12 +742,19 @@ TEXTS = (
     )
     | st.text()
 )
+#: Numbers of any length and magnitude a hostile panel may send, as the wire parses them.
+HUGE_NUMBERS = st.integers(-(10**400), 10**400) | st.builds(
+    lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+    st.integers(-(10**60), 10**60),
+    st.integers(-999_999_999_999_999_900, 999_999_999_999_999_900),
+)
 SCALARS = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.decimals(allow_nan=False, allow_infinity=False)
     | st.floats()
+    | HUGE_NUMBERS
     | TEXTS
 )
 JSON = st.recursive(
@@ -759,8 +767,30 @@ CONVERTER = make_converter()
 IDS = st.lists(st.sampled_from([1, 2, 123, 456]) | st.integers(1, 10**6), max_size=4, unique=True)
 
 
+@given(
+    text=st.text()
+    | st.binary().map(lambda raw: raw.decode("latin-1"))
+    | JSON.map(lambda v: json.dumps(v, default=str))
+)
+@example(text="[" * 5000 + "]" * 5000)
+@example(text='{"order": 1E+99999999999999999999}')
+@example(text="1" * 5000)
+def test_any_text_parses_or_is_unreadable(text):
+    try:
+        expected = json.loads(text, parse_float=Decimal)
+    except (ValueError, ArithmeticError, RecursionError):
+        expected = UNREADABLE
+
+    answer = parse_json(text)
+
+    assert (answer is UNREADABLE) == (expected is UNREADABLE)
+
+
 @pytest.mark.parametrize("model", [pytest.param(m, id=m.__name__) for m in MODELS])
 @given(answer=JSON)
+@example(answer={"balance": Decimal("1E+999999999999999999"), "currency": "USD"})
+@example(answer={"balance": 10**4000, "currency": "USD"})
+@example(answer={"charge": "1", "status": "Completed", "remains": 10**4000})
 def test_any_json_structures_or_raises_smm_error(model, answer):
     filled = {"order": 1} if model in (OrderStatus, ProductOrderStatus) else {}
     filled = {"refill": 1} if model is RefillStatus else filled

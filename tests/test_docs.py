@@ -10,6 +10,11 @@ How a page's blocks run (write new blocks to fit):
 - A block with a top-level ``await`` runs on trio with a MockClock that jumps ahead whenever every
   task waits, so ``anyio.sleep(60)`` costs nothing; any other block runs in a worker thread, so
   it may call ``anyio.run()`` or ``asyncio.run()``. ``__name__`` is ``"__main__"``.
+- Every ``smmapi.Client`` a block makes talks to that panel too, unless given a transport, and
+  runs its event loop on trio with such a MockClock, so a blocking ``watch(interval=30)`` costs
+  nothing either.
+- Every ``# name.py`` file (but ``test_*.py`` files, which pytest reads) passes ``mypy --strict``
+  (tests/test_typing.py): these are the programs users copy.
 - A block whose first line is ``# name.py`` is a file, written to the page's own folder (the
   current directory, on ``sys.path``) and imported; a ``# test_*.py`` file is run by pytest and
   must pass.
@@ -109,12 +114,25 @@ def on_the_panel(panel: FakePanel) -> type[smmapi.AsyncClient]:
     return AsyncClient
 
 
+def blocking_on_the_panel(panel: FakePanel) -> type[smmapi.Client]:
+    class Client(smmapi.Client):
+        def __init__(self, url: str, key: str, **options: Any) -> None:
+            if "transport" not in options and "http_client" not in options:
+                options["transport"] = FollowTheClock(panel)
+                self._backend = "trio"
+                self._backend_options = {"clock": trio.testing.MockClock(autojump_threshold=0)}
+            super().__init__(url, key, **options)
+
+    return Client
+
+
 @pytest.mark.parametrize("page", RUNNABLE, ids=page_id)
 @pytest.mark.timeout(300)  # a page may run pytest in subprocesses, seconds each on a busy machine
 def test_every_python_block_of_the_page_runs(page, pytester, monkeypatch):
     panel = FakePanel(key=KEY)
     client = smmapi.AsyncClient(URL, KEY, transport=FollowTheClock(panel))
     monkeypatch.setattr(smmapi, "AsyncClient", on_the_panel(panel))
+    monkeypatch.setattr(smmapi, "Client", blocking_on_the_panel(panel))
     monkeypatch.setenv("SMMAPI_URL", URL)
     monkeypatch.setenv("SMMAPI_KEY", KEY)
     monkeypatch.syspath_prepend(str(pytester.path))
@@ -163,6 +181,14 @@ def run_file(block: Block, pytester: pytest.Pytester) -> None:
         assert outcomes.get("passed", 0) > 0
     else:
         importlib.import_module(block.module)
+
+
+PROGRAMS = [
+    block
+    for page in PAGES
+    for block in BLOCKS[page]
+    if block.module and block.skip is None and not block.module.startswith("test_")
+]
 
 
 @pytest.mark.parametrize("block", SKIPPED, ids=str)
@@ -250,13 +276,16 @@ _NAMES = {
 @pytest.mark.parametrize(("where", "example"), EXAMPLES, ids=[where for where, _ in EXAMPLES])
 def test_every_docstring_example_compiles_and_calls_what_exists(where, example):
     tree = compile(example, where, "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    names = dict(_NAMES)
+    if where.split(".")[0] in ("Client", "SyncWatch"):  # the blocking client's own examples
+        names.update(client=smmapi.Client, watch=smmapi.SyncWatch)
     missing = [
         f"{node.value.id}.{node.attr}"
         for node in ast.walk(tree)
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
-        and node.value.id in _NAMES
-        and not hasattr(_NAMES[node.value.id], node.attr)
+        and node.value.id in names
+        and not hasattr(names[node.value.id], node.attr)
     ]
     assert missing == []
 

@@ -551,6 +551,53 @@ async def test_the_clock_never_goes_back(fake):
         fake.advance(-1)
 
 
+class Timer:
+    """Real time as a test sets it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_with_speed_the_clock_follows_real_time_sped_up_with_nothing_driving_it():
+    timer = Timer()
+    panel = FakePanel(outcomes=SURE, speed=60, timer=timer)
+    order = await place(panel, quantity=1000)
+    assert panel.now == 0
+    timer.now += 2
+    assert panel.now == 120
+    timer.now += 11  # eleven minutes on the panel: a request sees the order delivered
+    assert (await call(panel, "status", order=order))["status"] == "Completed"
+    assert panel.requests[-1].time == 780
+
+
+async def test_with_speed_advance_still_adds_and_a_timer_stepping_back_moves_nothing():
+    timer = Timer()
+    panel = FakePanel(speed=10, timer=timer)
+    panel.advance(100)
+    timer.now += 1
+    assert panel.now == 110
+    timer.now -= 5
+    assert panel.now == 110
+    timer.now += 6  # back where it was, and one second on
+    assert panel.now == 120
+
+
+async def test_without_speed_real_time_never_moves_the_clock():
+    timer = Timer()
+    panel = FakePanel(timer=timer)
+    timer.now += 3600
+    assert panel.now == 0
+
+
+@pytest.mark.parametrize("speed", [0, -1], ids=["zero", "negative"])
+async def test_a_speed_must_be_positive(speed):
+    with pytest.raises(ValueError, match="speed"):
+        FakePanel(speed=speed)
+
+
 # -- status ----------------------------------------------------------------------------------
 
 

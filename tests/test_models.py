@@ -15,6 +15,7 @@ from smmapi import (
     RefillState,
     RefillStatus,
     Service,
+    Stats,
 )
 
 #: Every state with its canonical spelling and whether it is final, as DESIGN.md says.
@@ -231,3 +232,12 @@ def test_repr_shows_extra_as_a_dict(model):
 def test_extra_is_keyword_only():
     with pytest.raises(TypeError):
         Balance(Decimal("1"), "USD", {"desc": "x"})  # type: ignore[misc]
+
+
+def test_stats_print_as_a_plain_value_that_evaluates_back():
+    stats = Stats(lookups=3, ids_sent=3, requests=1, requests_by_action={"status": 1}, bulk_requests=1)
+    assert repr(stats) == (
+        "Stats(lookups=3, ids_sent=3, requests=1, requests_by_action={'status': 1}, bulk_requests=1,"
+        " item_errors=0, request_failures=0, retries=0)"
+    )
+    assert eval(repr(stats), {"Stats": Stats}) == stats  # noqa: S307  (our own repr)

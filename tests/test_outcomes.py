@@ -408,6 +408,7 @@ def _every_error() -> list[smmapi.SmmError]:
         smmapi.RedirectError("moved", status_code=302, location="https://elsewhere.test/"),
         smmapi.UnreadableAnswerError("<html>"),
         smmapi.OutcomeUnknownError("maybe", action="add", fields={"service": "1"}, answer={"x": [1]}),
+        smmapi.WatchTimeoutError("2 not final", unfinished=(1, 2)),
     ]
 
 

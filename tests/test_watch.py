@@ -112,7 +112,11 @@ async def test_an_unknown_order_yields_its_error_and_is_dropped():
             updates = [update async for update in client.watch([1, 2], interval=10)]
     by_id = {update.id: update for update in updates}
     assert by_id[1].value.status == "Completed"
+    assert isinstance(by_id[1], smmapi.Update)
+    assert by_id[1].error is None
+    assert isinstance(by_id[2], smmapi.FailedUpdate)
     assert isinstance(by_id[2].error, smmapi.UnknownIdError)
+    assert by_id[2].value is None
     assert by_id[2].final
     assert len(updates) == 2
 
@@ -135,7 +139,9 @@ async def test_a_failed_round_is_yielded_once_and_the_watch_goes_on(failure, err
     with bounded():
         async with panel.client() as client:
             updates = [update async for update in client.watch([1, 2], interval=10)]
+    assert isinstance(updates[0], smmapi.FailedUpdate)
     assert updates[0].id is None
+    assert not updates[0].final
     assert isinstance(updates[0].error, error)
     assert sorted(update.id for update in updates[1:]) == [1, 2]
 
@@ -223,6 +229,8 @@ async def test_bad_ids_and_options_are_refused_at_once():
             client.watch(["1"])
         with pytest.raises(smmapi.ValidationError):
             client.watch([1], interval=-1)
+        with pytest.raises(smmapi.ValidationError):
+            client.watch([1], timeout=-1)
 
 
 async def test_watch_follows_a_fake_panel_until_every_order_is_final():
@@ -320,3 +328,67 @@ async def test_an_error_of_one_order_carries_its_id_and_the_order_stays_followed
     assert [(update.id, type(update.error)) for update in errors] == [(2, smmapi.PanelError)]
     assert not errors[0].final
     assert sorted(update.id for update in updates if update.error is None) == [1, 2]
+
+
+# -- timeout ----------------------------------------------------------------------------------
+
+
+async def test_a_timeout_ends_the_watch_with_the_ids_not_final():
+    panel = Orders(o1="In progress", o2="Completed", o3="Pending")
+    seen: list[int | None] = []
+
+    async def follow(watch: smmapi.Watch[Any]) -> None:
+        async for update in watch:
+            seen.append(update.id)  # noqa: PERF401  (kept one by one: an error ends the loop)
+
+    with bounded():
+        async with panel.client() as client:
+            started = anyio.current_time()
+            with pytest.raises(smmapi.WatchTimeoutError) as caught:
+                await follow(client.watch([1, 2, 3], interval=10, timeout=95))
+            ended = anyio.current_time()
+    assert sorted(seen) == [1, 2, 3]  # every first sighting came before the timeout
+    assert ended - started == 95
+    assert caught.value.unfinished == (1, 3)
+    assert isinstance(caught.value, TimeoutError)
+    assert "2 not final after the watch's timeout of 95 seconds: 1, 3" in str(caught.value)
+
+
+async def test_a_round_in_flight_at_the_timeout_is_cut_off():
+    held = anyio.Event()
+    panel = Orders(o1="Pending")
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if panel.requests:
+            await held.wait()  # the second round never gets an answer
+        return await panel(request)
+
+    client = smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(answer), batch_window=0)
+    with bounded():
+        async with client:
+            started = anyio.current_time()
+            watch = client.watch([1], interval=10, timeout=30)
+            await watch.__anext__()  # the first sighting
+            with pytest.raises(smmapi.WatchTimeoutError) as caught:
+                await watch.__anext__()
+            assert anyio.current_time() - started == 30
+            held.set()
+    assert caught.value.unfinished == (1,)
+
+
+async def test_a_watch_that_ends_before_its_timeout_ends_as_usual():
+    panel = Orders(o1="Completed")
+    with bounded():
+        async with panel.client() as client:
+            updates = [update async for update in client.watch([1], timeout=60)]
+    assert [update.id for update in updates] == [1]
+
+
+async def test_a_timeout_with_nothing_left_to_follow_just_ends():
+    panel = Orders()
+    with bounded():
+        async with panel.client() as client:
+            started = anyio.current_time()
+            updates = [update async for update in client.watch([], until_done=False, timeout=60)]
+            assert anyio.current_time() - started == 60
+    assert updates == []

@@ -23,6 +23,7 @@ from .. import (
     RefillStatus,
     SmmError,
     Watch,
+    WatchTimeoutError,
     __version__,
 )
 from .._config import DEFAULT_WATCH_INTERVAL
@@ -452,7 +453,7 @@ class _Lookup:
     noun: str
     id_field: str
     many: Callable[[AsyncClient, list[int]], Awaitable[Mapping[int, Any]]]
-    watch: Callable[[AsyncClient, list[int], float], Watch[Any]]
+    watch: Callable[[AsyncClient, list[int], float, float | None], Watch[Any]]
     columns: tuple[str, ...]
     row: Callable[[Any], Sequence[RenderableType]]
 
@@ -487,7 +488,7 @@ _ORDERS = _Lookup(
     "order",
     "order",
     lambda client, ids: client.statuses(ids),
-    lambda client, ids, interval: client.watch(ids, interval=interval),
+    lambda client, ids, interval, timeout: client.watch(ids, interval=interval, timeout=timeout),
     ("Order", "Status", "Charge", "Start count", "Remains", "Currency"),
     _order_row,
 )
@@ -495,7 +496,7 @@ _REFILLS = _Lookup(
     "refill",
     "refill",
     lambda client, ids: client.refill_statuses(ids),
-    lambda client, ids, interval: client.watch_refills(ids, interval=interval),
+    lambda client, ids, interval, timeout: client.watch_refills(ids, interval=interval, timeout=timeout),
     ("Refill", "Status"),
     _refill_row,
 )
@@ -503,40 +504,62 @@ _PRODUCT_ORDERS = _Lookup(
     "product order",
     "order",
     lambda client, ids: client.product_order_statuses(ids),
-    lambda client, ids, interval: client.watch_product_orders(ids, interval=interval),
+    lambda client, ids, interval, timeout: client.watch_product_orders(
+        ids, interval=interval, timeout=timeout
+    ),
     ("Order", "Status", "Charge", "Refund", "Note", "Result"),
     _product_order_row,
 )
 
 
 async def _follow(
-    session: Session, kind: _Lookup, client: AsyncClient, ids: list[int], interval: float
+    session: Session,
+    kind: _Lookup,
+    client: AsyncClient,
+    ids: list[int],
+    *,
+    interval: float,
+    limit: float | None,
 ) -> Tally:
-    """Follow IDs until each is final (or unknown): a progress bar, or JSON Lines with ``--json``."""
+    """Follow IDs until each is final (or unknown): a progress bar, or JSON Lines with ``--json``.
+
+    An ID still not final after ``limit`` seconds gets the watch's ``WatchTimeoutError``.
+    """
     tally = Tally(total=len(ids))
     plural = f"{kind.noun}s" if len(ids) > 1 else kind.noun
     with make_progress(disable=session.as_json) as progress:
         task = progress.add_task(f"Following {len(ids)} {plural}", total=len(ids), detail="")
-        async with kind.watch(client, ids, interval) as updates:
-            async for update in updates:
-                tally.see(update)
-                progress.update(task, completed=len(tally.final), detail=tally.detail())
-                if session.as_json:
-                    if update.error is not None:
-                        emit_json({kind.id_field: update.id, **error_json(update.error)})
-                    else:
-                        emit_json({**jsonable(update.value), "final": update.final})
+        try:
+            async with kind.watch(client, ids, interval, limit) as updates:
+                async for update in updates:
+                    tally.see(update)
+                    progress.update(task, completed=len(tally.final), detail=tally.detail())
+                    if session.as_json:
+                        if update.error is not None:
+                            emit_json({kind.id_field: update.id, **error_json(update.error)})
+                        else:
+                            emit_json({**jsonable(update.value), "final": update.final})
+        except WatchTimeoutError as error:
+            tally.errors.update(dict.fromkeys(error.unfinished, error))
     return tally
 
 
-def _look_up(session: Session, kind: _Lookup, ids: Sequence[int], *, watch: bool, interval: float) -> None:
+def _look_up(
+    session: Session,
+    kind: _Lookup,
+    ids: Sequence[int],
+    *,
+    watch: bool,
+    interval: float,
+    limit: float | None,
+) -> None:
     """Look IDs up once in bulk, or follow them until final; then report each."""
     wanted = list(dict.fromkeys(ids))
 
     async def work(client: AsyncClient) -> Mapping[int, Any]:
         if not watch:
             return await kind.many(client, wanted)
-        tally = await _follow(session, kind, client, wanted, interval)
+        tally = await _follow(session, kind, client, wanted, interval=interval, limit=limit)
         return {key: tally.errors.get(key, tally.latest.get(key)) for key in wanted}
 
     results = session.run(work)
@@ -567,8 +590,17 @@ def _lookup_command(name: str, kind: _Lookup, summary: str) -> None:
         show_default=True,
         help="With --watch: seconds between looks at an ID that changes (doubling while it does not).",
     )
-    def command(session: Session, ids: tuple[int, ...], watch: bool, interval: float) -> None:
-        _look_up(session, kind, ids, watch=watch, interval=interval)
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        metavar="SECONDS",
+        default=None,
+        help=f"With --watch: give up after this long; each {kind.noun} not final by then is an error.",
+    )
+    def command(
+        session: Session, ids: tuple[int, ...], watch: bool, interval: float, timeout: float | None
+    ) -> None:
+        _look_up(session, kind, ids, watch=watch, interval=interval, limit=timeout)
 
     command.__doc__ = summary
     cli.command(name)(command)

@@ -1,8 +1,7 @@
 """``smmapi demo``: a fake panel in this process, a few hundred orders followed until final.
 
-The fake panel's clock moves only when told to; :class:`PanelClock` moves it in step with real
-time, sped up, so orders progress while the demo watches them (and while someone tries the
-served panel by hand).
+The fake panel's clock follows real time, sped up (``FakePanel(speed=...)``), so orders progress
+while the demo watches them (and while someone tries the served panel by hand).
 """
 
 from __future__ import annotations
@@ -13,13 +12,12 @@ import socket
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
-import httpx
 from rich.console import Console, Group
 from rich.table import Table
 
@@ -32,11 +30,8 @@ from ._render import Tally, emit_json, make_progress, table
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["PanelClock", "Report", "run", "serve"]
+__all__ = ["Report", "run", "same_places", "serve"]
 
-_Message = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[_Message]]
-_Send = Callable[[_Message], Awaitable[None]]
 
 #: Panel seconds between two looks at an order that changed, and the most between two looks;
 #: divided by the speed, they are the watch's real intervals.
@@ -46,38 +41,6 @@ _WATCH_MAX_INTERVAL = 120.0
 _PLACERS = 10
 #: Money per order on the demo's account: enough for the dearest order in the mix.
 _FUNDS_PER_ORDER = Decimal(10)
-
-
-class PanelClock:
-    """A :class:`~smmapi.testing.FakePanel` whose clock runs ``speed`` times as fast as real time.
-
-    A plain ASGI app: before each request the panel's clock catches up with real time since
-    this was made (as ``clock`` tells it), times ``speed``.
-
-    Example::
-
-        transport = httpx.ASGITransport(app=PanelClock(FakePanel(), speed=300))
-    """
-
-    def __init__(
-        self, panel: FakePanel, speed: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.panel = panel
-        self.speed = speed
-        self._clock = clock
-        self._origin = clock()
-
-    def catch_up(self) -> None:
-        """Move the panel's clock to real time since the start, sped up."""
-        behind = (self._clock() - self._origin) * self.speed - self.panel.now
-        if behind > 0:
-            self.panel.advance(behind)
-
-    async def __call__(self, scope: _Message, receive: _Receive, send: _Send) -> None:
-        """Serve one ASGI connection, the clock caught up first."""
-        if scope["type"] == "http":
-            self.catch_up()
-        await self.panel(scope, receive, send)
 
 
 @attrs.frozen
@@ -234,7 +197,7 @@ class Report:
                 ("Lookups asked", f"{self.lookups:,}"),
                 ("HTTP requests sent", f"{self.requests:,} ({actions})"),
                 ("IDs per bulk request", f"{self.ids_per_request:.1f}"),
-                ("Balance", f"{self.balance_before} → {self.balance_after}{currency}"),
+                ("Balance", " → ".join(same_places(self.balance_before, self.balance_after)) + currency),
                 (
                     "Journal (SQLite)",
                     ", ".join(f"{state} {n:,}" for state, n in sorted(self.journal.items())),
@@ -255,6 +218,12 @@ async def _journal(client: AsyncClient) -> AsyncIterator[Tracker]:
             yield tracker
 
 
+def same_places(*amounts: Decimal) -> list[str]:
+    """Amounts of money written with as many decimals as the most precise: the panel's own."""
+    places = max(max(0, -int(amount.as_tuple().exponent)) for amount in amounts)
+    return [f"{amount:,.{places}f}" for amount in amounts]
+
+
 def run(*, orders: int, speed: float, seed: int, console: Console | None) -> Report:
     """Run the demo; ``console`` shows the progress and the summary (``None``: show nothing)."""
     return anyio.run(functools.partial(_run, orders=orders, speed=speed, seed=seed, console=console))
@@ -262,8 +231,8 @@ def run(*, orders: int, speed: float, seed: int, console: Console | None) -> Rep
 
 async def _run(*, orders: int, speed: float, seed: int, console: Console | None) -> Report:
     started = time.monotonic()
-    panel = FakePanel(seed=seed, balance=_FUNDS_PER_ORDER * orders)
-    transport = httpx.ASGITransport(app=PanelClock(panel, speed))
+    panel = FakePanel(seed=seed, balance=_FUNDS_PER_ORDER * orders, speed=speed)
+    transport = panel.transport()
     if console is not None:
         console.print(
             "A fake panel runs in this process (no network, no key);"
@@ -359,9 +328,9 @@ def serve(
         listener.close()
         raise Failure(f"cannot listen on 127.0.0.1:{port}: {error.strerror}", ExitCode.FAILURE) from None
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/v2"
-    panel = FakePanel(seed=seed, url=url)
+    panel = FakePanel(seed=seed, url=url, speed=speed)
     # log_config=None: uvicorn leaves logging alone; only its warnings and errors reach stderr.
-    config = uvicorn.Config(PanelClock(panel, speed), log_config=None, log_level="warning", access_log=False)
+    config = uvicorn.Config(panel, log_config=None, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if as_json:
         emit_json({"url": url, "key": panel.key, "speed": speed})

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from .. import OrderState, OutcomeUnknownError, RefillState, SmmError, Update
+from .. import FailedUpdate, OrderState, OutcomeUnknownError, RefillState, SmmError, Update
 
 __all__ = [
     "Tally",
@@ -153,7 +153,7 @@ class Tally:
     # Kept as updates come, not counted again for each: a demo sees thousands of updates.
     _counts: Counter[str] = attrs.Factory(Counter)
 
-    def see(self, update: Update[Any]) -> None:
+    def see(self, update: Update[Any] | FailedUpdate) -> None:
         """Take one update into account."""
         if update.id is None:
             self.trouble = update.error
@@ -162,12 +162,14 @@ class Tally:
         previous = self.latest.get(update.id)
         if previous is not None:
             self._counts[state_text(previous.status, previous.status_text)] -= 1
-        if update.error is not None or update.value is None:
+        elif update.id in self.errors:
+            self._counts["error"] -= 1
+        if update.error is not None:
             self.latest.pop(update.id, None)
-            if update.error is not None:
-                self.errors[update.id] = update.error
+            self.errors[update.id] = update.error
             self._counts["error"] += 1
-        else:
+        else:  # an order's passing error is forgotten once it answers again
+            self.errors.pop(update.id, None)
             self.latest[update.id] = update.value
             self._counts[state_text(update.value.status, update.value.status_text)] += 1
         if update.final:

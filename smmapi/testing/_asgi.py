@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, MutableMapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -77,7 +78,8 @@ class FakePanel:
 
     It keeps an account like a real panel: a catalogue, a balance charged exactly, orders that
     move Pending → In progress → Completed (some Partial or Canceled, refunded) over a clock
-    only :meth:`advance` moves, refills, cancels and product orders with stock. It answers in
+    :meth:`advance` moves (and, with ``speed``, real time too), refills, cancels and product
+    orders with stock. It answers in
     the real shapes, records every request (:attr:`requests`) and misbehaves when told
     (:meth:`misbehave`). It shares no code with the smmapi client.
 
@@ -92,6 +94,11 @@ class FakePanel:
         outcomes: How likely orders end Partial or Canceled, and refills Rejected.
         number_style: How answers write numbers (see :attr:`number_style`).
         url: The URL to point a client at; any path is answered.
+        speed: Let the panel's clock follow real time, this many times as fast, so orders
+            progress while a bot runs against it with nothing driving the clock (``speed=60``:
+            a minute a second). ``None`` (the default): only :meth:`advance` moves it.
+        timer: The real time ``speed`` follows, in seconds (``time.monotonic``); give your
+            own to test without waiting.
         dialect: Which forms and actions it reads and the texts it answers with, as real
             panel software does (see :class:`Dialect`); the textbook API v2 by default.
 
@@ -116,10 +123,14 @@ class FakePanel:
         outcomes: Outcomes | None = None,
         number_style: NumberStyle = "canonical",
         url: str = DEFAULT_URL,
+        speed: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
         dialect: Dialect | None = None,
     ) -> None:
         if isinstance(balance, float | bool):
             raise TypeError("balance must be a Decimal, str or int: a float is not exact")
+        if speed is not None and not speed > 0:
+            raise ValueError(f"speed must be positive, not {speed}")
         self._state = PanelState(
             services=services,
             products=products,
@@ -134,6 +145,10 @@ class FakePanel:
         self._requests: list[PanelRequest] = []
         self.number_style = number_style
         self.url = url
+        self._speed = speed
+        self._timer = timer
+        self._started = timer()
+        self._followed = 0.0  # panel seconds real time has moved the clock so far
 
     def __repr__(self) -> str:
         return (
@@ -155,6 +170,7 @@ class FakePanel:
     @property
     def balance(self) -> Decimal:
         """The account's balance now; set it to test "Not enough funds on balance"."""
+        self._catch_up()
         return self._state.balance
 
     @balance.setter
@@ -192,6 +208,7 @@ class FakePanel:
     @property
     def stock(self) -> Mapping[int, int | None]:
         """Units left of each product, by product ID (``None``: never runs out)."""
+        self._catch_up()
         return MappingProxyType(dict(self._state.stock))
 
     @property
@@ -202,36 +219,51 @@ class FakePanel:
 
             assert [o.status for o in panel.orders.values()] == ["Completed"]
         """
+        self._catch_up()
         return self._state.orders()
 
     @property
     def refills(self) -> Mapping[int, FakeRefill]:
         """Every refill requested, by refill ID (a snapshot)."""
+        self._catch_up()
         return self._state.refills()
 
     @property
     def product_orders(self) -> Mapping[int, FakeProductOrder]:
         """Every product order placed, by ID (a snapshot)."""
+        self._catch_up()
         return self._state.product_orders()
 
     # -- the clock -------------------------------------------------------------------------
 
     @property
     def now(self) -> float:
-        """The panel's clock in seconds; it starts at 0 and moves only by :meth:`advance`."""
+        """The panel's clock in seconds; it starts at 0 and moves by :meth:`advance` (and ``speed``)."""
+        self._catch_up()
         return self._state.now
+
+    def _catch_up(self) -> None:
+        """With ``speed``, move the clock on by the real time passed since last asked, sped up."""
+        if self._speed is None:
+            return
+        followed = (self._timer() - self._started) * self._speed
+        if followed > self._followed:  # a timer that steps back never moves the clock back
+            self._state.advance(followed - self._followed)
+            self._followed = followed
 
     def advance(self, seconds: float) -> None:
         """Move the panel's clock on by ``seconds``: orders progress, end and get refunds.
 
-        No real time passes. An order starts within a minute and is delivered within ten more
-        (a drip-feed adds its runs times the interval); a refill takes as long.
+        No real time passes; with ``speed``, this adds to what real time moves. An order starts
+        within a minute and is delivered within ten more (a drip-feed adds its runs times the
+        interval); a refill takes as long.
 
         Example::
 
             panel.advance(60)    # most orders are In progress now
             panel.advance(600)   # and have ended
         """
+        self._catch_up()
         self._state.advance(seconds)
 
     def settle(self) -> float:
@@ -245,6 +277,7 @@ class FakePanel:
             panel.settle()
             assert all(o.status in ("Completed", "Partial", "Canceled") for o in panel.orders.values())
         """
+        self._catch_up()
         return self._state.settle()
 
     # -- misbehaviour ----------------------------------------------------------------------
@@ -322,6 +355,7 @@ class FakePanel:
             return
         if scope["type"] != "http":
             return  # no websockets: the server closes the connection
+        self._catch_up()
         body = await self._read_body(receive)
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]

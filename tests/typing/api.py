@@ -27,6 +27,16 @@ async def use() -> None:
         product_status: smmapi.ProductOrderStatus = await client.product_order_status(product_order)
         seen = (money, rate, final, many, refills, refill_status, cancels, products, product_status)
         assert seen
+        async with client.watch([order]) as updates:
+            async for update in updates:
+                if update.error is None:
+                    state: smmapi.OrderState = update.value.status  # narrowed: no assert
+                    assert state
+                else:
+                    error: smmapi.SmmError = update.error
+                    gone: int | None = update.id
+                    assert error or gone
+        await client.add(service=1, lnk="https://example.com", quantity=100)  # type: ignore[call-arg]
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"balance": "1.00"})
@@ -45,3 +55,7 @@ async def use() -> None:
     await traced.aclose()
     untraced = smmapi.AsyncClient("https://panel.example/api/v2", "fake-key", telemetry=False)
     await untraced.aclose()
+    bounded = smmapi.AsyncClient(
+        "https://panel.example/api/v2", "fake-key", max_answer_bytes=64 * 1024 * 1024, trust_env=True
+    )
+    await bounded.aclose()
