@@ -27,6 +27,14 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def crash(session: nox.Session) -> None:
+    """The tracker's crash tests with many more SIGKILLs than CI's 50 (minutes, not seconds)."""
+    session.install("-e", ".[tests]")
+    kills = session.posargs[0] if session.posargs else "1000"
+    session.run("pytest", "tests/test_tracking_crash.py", "-s", env={"SMMAPI_CRASH_KILLS": kills})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "smmapi", "tests", "bench", "noxfile.py")

@@ -30,3 +30,6 @@ DEFAULT_WATCH_MAX_INTERVAL: Final = 300.0
 DEFAULT_MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 #: Answers longer than this are parsed and read in a worker thread, so the event loop keeps running.
 THREAD_ANSWER_BYTES: Final = 64 * 1024
+#: Seconds a tracker holds the orders it took for a round (and a write it is sending, in a shared
+#: store) before another worker may take them over.
+DEFAULT_TRACKING_LEASE: Final = 300.0
