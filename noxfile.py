@@ -62,6 +62,14 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def crash(session: nox.Session) -> None:
+    """The tracker's crash tests with many more SIGKILLs than CI's 50 (minutes, not seconds)."""
+    session.install("-e", ".[tests]")
+    kills = session.posargs[0] if session.posargs else "1000"
+    session.run("pytest", "tests/test_tracking_crash.py", "-s", env={"SMMAPI_CRASH_KILLS": kills})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
     paths = ["smmapi", "tests", "bench", "noxfile.py", "docs/check_layout.py"]
@@ -147,3 +155,11 @@ def bench(session: nox.Session) -> None:
     # default session: it takes minutes. Options go after --, e.g. `nox -s bench -- --plot`.
     session.install("-e", ".", *BENCH_REQUIREMENTS)
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def cpu(session: nox.Session) -> None:
+    # Instructions per lookup under callgrind (bench/cpu.py): stable on a shared machine, where
+    # seconds are not. Needs valgrind (apt-get install -y valgrind); not run in CI.
+    session.install("-e", ".")
+    session.run("python", "bench/cpu.py", *session.posargs)

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import tracemalloc
+from urllib.parse import parse_qsl
 
 import anyio
 import httpx
@@ -22,12 +23,18 @@ KEY = "bench-fake-key"
 
 
 def gated_panel() -> tuple[anyio.Event, httpx.MockTransport]:
-    """A panel that answers nothing until the event is set, then every ID missing."""
+    """A panel that answers nothing until the event is set, then every ID but the first missing.
+
+    The smallest answer keyed by an ID asked: one keyed by none (``{}``) would teach the client
+    that the panel does not read the bulk form, and send every ID again in a request of its own.
+    """
     gate = anyio.Event()
 
-    async def panel(_: httpx.Request) -> httpx.Response:
+    async def panel(request: httpx.Request) -> httpx.Response:
         await gate.wait()
-        return httpx.Response(200, json={})  # every ID missing: the smallest answer
+        form = dict(parse_qsl(request.content.decode()))
+        first = form.get("orders", form.get("order", "")).split(",")[0]
+        return httpx.Response(200, json={first: {"error": "Incorrect order ID"}})
 
     return gate, httpx.MockTransport(panel)
 

@@ -20,9 +20,12 @@ autodoc_typehints = "description"
 # The build runs where only package registries are reachable, so intersphinx inventories cannot
 # be fetched: names from the standard library and httpx are left unlinked rather than broken.
 nitpick_ignore_regex = [
-    ("py:class", r"(collections\.abc|decimal|datetime|httpx|typing|types)\..*"),
+    ("py:class", r"(collections\.abc|decimal|datetime|httpx|typing|types|os)\..*"),
     ("py:class", r"(Decimal|Mapping|Sequence|Iterable|Timeout|AsyncClient|AsyncBaseTransport)"),
     ("py:class", r"T"),  # the type parameter of Watch and Update
+    # smmapi.tracking's Literal aliases of a journal entry's action and state, and its status type:
+    # their values are listed on the "Durable orders" page.
+    ("py:class", r"(Action|State|Status)"),
     ("py:class", r"(TracerProvider|MeterProvider)"),  # OpenTelemetry's, named only for type checkers
 ]
 myst_heading_anchors = 3

@@ -3,11 +3,15 @@
 It knows nothing of SMM panels: keys go in, one ``send(keys, reservation)`` call per batch goes
 out, and each key gets back its own value or its own error.
 
-There are no background tasks. The caller that opens a batch leads it: it waits for the window
-(or until the batch is full), reserves a request slot (the batch keeps filling meanwhile),
-closes the batch, sends it and resolves every waiter. A leader cancelled before sending hands the
-batch to another of its waiters; a read cut off mid-flight is sent again by the next leader; a
-write, once sent, runs shielded to the end. A key asked while it is queued or in flight joins it.
+There are no background tasks. The caller that opens a batch leads it: it lets the event loop
+run once, so that callers already scheduled join (or, if a window is set, waits for it or until
+the batch is full), reserves a request slot (the batch keeps filling meanwhile), closes the
+batch, sends it and resolves every waiter. With no window there is no clock delay: alone, a key
+goes as soon as a slot is free; in a crowd, batches fill while they wait for slots.
+
+A leader cancelled before sending hands the batch to another of its waiters; a read cut off
+mid-flight is sent again by the next leader; a write, once sent, runs shielded to the end. A key
+asked while it is queued or in flight joins it.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ class Batcher(Generic[K, V, R]):
         send: Sends one batch. Returns a value or an exception per key (a missing key gets an
             ``SmmError``); an ``SmmError`` it raises is every key's outcome.
         reserve: Waits for a request slot before a batch is closed.
-        window: Seconds the first key of a batch waits for others (0: those already scheduled).
+        window: Seconds the first key of a batch waits for others (0: one turn of the loop).
         max_size: The most keys in one batch; may be changed at any time.
         shield: Whether a sent batch must finish even if every caller left (writes); ``send``
             bounds its own time.
@@ -186,8 +190,10 @@ class Batcher(Generic[K, V, R]):
         """
         try:
             while True:
-                pending = next((entry for entry in mine if not entry.done), None)
-                if pending is None:
+                for pending in mine:  # the first entry still pending
+                    if not pending.done:
+                        break
+                else:
                     return
                 batch = pending.batch
                 if batch.leader is None and not batch.sent:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import warnings
+from asyncio import _get_running_loop as _running_asyncio_loop
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
@@ -30,10 +32,11 @@ from ._lookups import (
 from ._models import Balance, OrderStatus, Product, ProductOrderStatus, RefillStatus, Service
 from ._options import check_number, check_url, request_bound, request_headers, request_timeout
 from ._probe import ActionProbe, probe
+from ._secret import Secret
 from ._stats import Stats
 from ._telemetry import make_telemetry
 from ._watch import Watch, order_signature, product_order_signature, refill_signature
-from ._wire import Secret, Wire
+from ._wire import Wire
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -66,7 +69,11 @@ class AsyncClient:
             they may have reached the panel. ``0`` turns retries off.
         retry_backoff: Seconds of the first retry's backoff (doubled each time, with jitter);
             ``0`` retries at once, and ignores ``Retry-After``: for your tests.
-        batch_window: Seconds the first single lookup waits for others to join its batch.
+        batch_window: Seconds the first single lookup waits for others to join its batch. The
+            default, ``0``, adds no clock delay: a batch goes once it has been open for one turn
+            of the event loop and a request slot is free, and keeps filling while it waits for
+            one. A window of a few milliseconds makes fewer, fuller requests from callers that
+            arrive a little apart, at that cost in latency.
         max_batch_size: The most IDs in one bulk request (1 to 100).
         max_concurrency: The most requests this client has in flight at once.
         rate_limit: The most requests per second, retries included, spaced evenly; ``None``
@@ -75,6 +82,15 @@ class AsyncClient:
         catalogue_ttl: Seconds to keep :meth:`services` and :meth:`products` answers;
             ``None`` (the default) fetches them each time.
         allow_http: Allow plain http to a host that is not loopback.
+        max_answer_bytes: The most bytes an answer may have, counted after decompression
+            (32 MiB by default): a longer answer is an :class:`~smmapi.UnreadableAnswerError`
+            (for a write, an :class:`~smmapi.OutcomeUnknownError`), read no further.
+        trust_env: Let the environment choose how requests travel, as httpx does: the proxies
+            in ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``, the certificates
+            in ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``, and credentials in ``~/.netrc`` (or
+            ``NETRC``). Off by default: a proxy sees the key of plain-http requests, and a
+            certificate file decides whom the key is sent to. With ``http_client=``, that
+            client's own setting applies.
         bulk: Pins how the panel reads the actions asked by ID, instead of learning it:
             ``False`` sends one ID per request (``order=ID``), ``True`` always trusts the bulk
             form (``orders=1,2``); a mapping pins single actions, such as ``{"refill": False}``.
@@ -112,6 +128,8 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         catalogue_ttl: float | None = None,
         allow_http: bool = False,
+        max_answer_bytes: int = _config.DEFAULT_MAX_ANSWER_BYTES,
+        trust_env: bool = False,
         bulk: bool | Mapping[str, bool] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -126,6 +144,7 @@ class AsyncClient:
         check_number("batch_window", batch_window)
         check_number("max_batch_size", max_batch_size, allow_zero=False, whole=True)
         check_number("max_concurrency", max_concurrency, allow_zero=False, whole=True)
+        check_number("max_answer_bytes", max_answer_bytes, allow_zero=False, whole=True)
         if max_batch_size > _config.MAX_BATCH_SIZE:
             raise ValidationError(
                 f"max_batch_size may not exceed the API's {_config.MAX_BATCH_SIZE}, got {max_batch_size}"
@@ -147,6 +166,7 @@ class AsyncClient:
                 transport=transport,
                 timeout=timeout_config,
                 follow_redirects=False,
+                trust_env=trust_env,
             )
         self._wire = Wire(
             url,
@@ -158,6 +178,7 @@ class AsyncClient:
             max_concurrency=max_concurrency,
             attempt_bound=request_bound(http_client.timeout),
             rate_limit=rate_limit,
+            max_answer_bytes=max_answer_bytes,
             telemetry=emitter,
         )
         self._converter = make_converter()
@@ -249,6 +270,8 @@ class AsyncClient:
 
     def _enter(self) -> None:
         """Check the client may be used here, and bind it to the running event loop."""
+        if self._state is _State.OPENED and self._loop_token is _running_asyncio_loop():
+            return  # anyio's token of an asyncio loop is the loop: this is its own loop, cheaply told
         if self._state is _State.CLOSED:
             raise ClientClosedError("this client is closed")
         token = anyio.lowlevel.current_token()
@@ -273,13 +296,22 @@ class AsyncClient:
 
             balance = await client.balance()   # Balance(balance=Decimal("68.6868"), currency="USD")
         """
-        return structure(self._converter, await self._post("balance", {}), Balance)
+        balance: Balance = await self._post(
+            "balance", {}, then=partial(structure, self._converter, cls=Balance)
+        )
+        return balance
 
     async def _fetch_services(self) -> list[Service]:
-        return read_catalogue(self._converter, await self._post("services", {}), Service)
+        services: list[Service] = await self._post(
+            "services", {}, then=partial(read_catalogue, self._converter, cls=Service)
+        )
+        return services
 
     async def _fetch_products(self) -> list[Product]:
-        return read_catalogue(self._converter, await self._post("products", {}), Product)
+        products: list[Product] = await self._post(
+            "products", {}, then=partial(read_catalogue, self._converter, cls=Product)
+        )
+        return products
 
     async def services(self, *, refresh: bool = False) -> list[Service]:
         """The panel's service catalogue.
@@ -351,9 +383,9 @@ class AsyncClient:
 
     # -- lookups by ID ---------------------------------------------------------------------
 
-    async def _get(self, spec: Spec, key: int) -> Any:
+    def _get(self, spec: Spec, key: int) -> Awaitable[Any]:
         self._enter()
-        return await self._lookups.get(spec, key)
+        return self._lookups.get(spec, key)
 
     async def _get_many(self, spec: Spec, ids: Iterable[int]) -> dict[int, Any]:
         wanted = unique_ids(ids)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn
 
-from ._errors import PanelError, UnreadableAnswerError, error_text, panel_error, snippet
+from ._errors import PanelError, UnreadableAnswerError, error_text, panel_error, shown, snippet
 from ._forms import MOST_ID_DIGITS
 from ._models import (
     Balance,
@@ -33,6 +33,7 @@ __all__ = [
     "read_cancel",
     "read_catalogue",
     "read_id",
+    "read_order_status",
     "read_refill",
     "read_refill_status",
     "split_by_id",
@@ -49,6 +50,12 @@ _FALSE: Final = frozenset({"0", "false", "no", "n", "off", ""})
 #: The most digits a count or an ID may have.
 _MOST_DIGITS: Final = MOST_ID_DIGITS
 _ID_BOUND: Final = 10**_MOST_DIGITS
+#: Money has at most this many digits before the point, and at most this many after it:
+#: anything else is no amount a panel means, and would overflow in the caller's arithmetic.
+_MOST_MONEY_DIGITS: Final = 18
+_MOST_MONEY_PLACES: Final = 18
+_LEAST_MONEY: Final = Decimal(1).scaleb(-_MOST_MONEY_PLACES)
+_MONEY: Final = Context(prec=_MOST_MONEY_DIGITS + _MOST_MONEY_PLACES)
 #: Texts panels put where a count is not known yet; they read as None.
 _NOT_A_COUNT: Final = frozenset({"", "unknown", "n/a", "na", "-", "none", "null", "nan"})
 
@@ -59,7 +66,7 @@ class _LooseValueError(ValueError):
 
 def _decimal(value: Any, _: Any = None) -> Decimal:
     if isinstance(value, bool):
-        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
+        raise _LooseValueError(f"{shown(value)} is not an amount")
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
@@ -68,17 +75,25 @@ def _decimal(value: Any, _: Any = None) -> Decimal:
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise _LooseValueError(f"{snippet(repr(value))} is not an amount") from None
+            raise _LooseValueError(f"{shown(value)} is not an amount") from None
     else:
-        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
-    if not number.is_finite():
-        raise _LooseValueError(f"{snippet(repr(value))} is not an amount")
+        raise _LooseValueError(f"{shown(value)} is not an amount")
+    if not number.is_finite() or number.adjusted() >= _MOST_MONEY_DIGITS:
+        raise _LooseValueError(f"{shown(value)} is not an amount")
+    try:
+        exact = number.quantize(_LEAST_MONEY, context=_MONEY) == number
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise _LooseValueError(f"{shown(value)} has more than {_MOST_MONEY_PLACES} decimal places")
     return number
 
 
 def _int(value: Any, _: Any = None) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        if -_ID_BOUND < value < _ID_BOUND:
+            return value
+        raise _LooseValueError(f"{shown(value)} has more than {_MOST_DIGITS} digits")
     if isinstance(value, str):
         text = value.strip()
         digits = text.lstrip("+-")
@@ -87,7 +102,7 @@ def _int(value: Any, _: Any = None) -> int:
     number = _decimal(value)
     # No count has this many digits; int() of "1e1000000" would stall the event loop.
     if number.adjusted() >= _MOST_DIGITS or number != number.to_integral_value():
-        raise _LooseValueError(f"{snippet(repr(value))} is not a whole number")
+        raise _LooseValueError(f"{shown(value)} is not a whole number")
     return int(number)
 
 
@@ -116,7 +131,7 @@ def _bool(value: Any, _: Any = None) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise _LooseValueError(f"{snippet(repr(value))} is not a yes or no")
+    raise _LooseValueError(f"{shown(value)} is not a yes or no")
 
 
 def _str(value: Any, _: Any = None) -> str:
@@ -124,7 +139,7 @@ def _str(value: Any, _: Any = None) -> str:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
-    raise _LooseValueError(f"{snippet(repr(value))} is not a text")
+    raise _LooseValueError(f"{shown(value)} is not a text")
 
 
 def _optional_str(value: Any, _: Any = None) -> str | None:
@@ -242,10 +257,10 @@ def structure(converter: cattrs.Converter, answer: Any, cls: type[T], **filled: 
     try:
         hook = converter.get_structure_hook(cls)
         return hook(answer, cls, **filled) if filled else hook(answer, cls)  # type: ignore[no-any-return]
-    except (_LooseValueError, KeyError, TypeError, ValueError) as exc:
+    except (_LooseValueError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
         reason = snippet(f"missing field {exc}" if isinstance(exc, KeyError) else str(exc))
         raise UnreadableAnswerError(
-            f"cannot read {cls.__name__} ({reason}) from the answer: {snippet(repr(answer))}"
+            f"cannot read {cls.__name__} ({reason}) from the answer: {shown(answer)}"
         ) from exc
 
 
@@ -258,7 +273,12 @@ def answer_id(value: Any) -> int | None:
         return None
     if isinstance(value, Decimal):
         exponent = value.as_tuple().exponent
-        if not isinstance(exponent, int) or exponent > 0 or value != value.to_integral_value():
+        if (
+            not isinstance(exponent, int)
+            or exponent > 0
+            or value.adjusted() >= _MOST_DIGITS
+            or value != value.to_integral_value()
+        ):
             return None
         value = int(value)
     if isinstance(value, int):
@@ -287,7 +307,7 @@ def read_id(answer: Any, field: str) -> int:
         found = answer_id(_only(answer, field))
         if found is not None:
             return found
-    raise UnreadableAnswerError(f"no {field} ID in the answer: {snippet(repr(answer))}")
+    raise UnreadableAnswerError(f"no {field} ID in the answer: {shown(answer)}")
 
 
 def read_catalogue(converter: cattrs.Converter, answer: Any, cls: type[T]) -> list[T]:
@@ -300,7 +320,7 @@ def read_catalogue(converter: cattrs.Converter, answer: Any, cls: type[T]) -> li
         if isinstance(answer, str):
             return []
     if not isinstance(answer, list):
-        raise UnreadableAnswerError(f"expected a list of {cls.__name__}: {snippet(repr(answer))}")
+        raise UnreadableAnswerError(f"expected a list of {cls.__name__}: {shown(answer)}")
     return [structure(converter, item, cls) for item in answer]
 
 
@@ -327,10 +347,13 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     """
     wanted = list(ids)
     if not isinstance(answer, Mapping):
-        raise UnreadableAnswerError(f"expected an object keyed by ID: {snippet(repr(answer))}")
+        raise UnreadableAnswerError(f"expected an object keyed by ID: {shown(answer)}")
     by_id: dict[int, Any] = {}
     for raw, item in answer.items():
-        key = answer_id(raw)
+        if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= _MOST_DIGITS:
+            key: int | None = int(raw) or None  # answer_id's reading of a plain one, told at once
+        else:
+            key = answer_id(raw)
         if key is None:
             continue
         by_id[key] = item
@@ -350,6 +373,8 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
         item = by_id[key]
         if isinstance(item, str):
             result[key] = panel_error(item)
+        elif type(item) is dict and item.keys() <= _STATUS_FIELDS:
+            result[key] = item  # the common shape of a status item has no room for an error
         else:
             result[key] = item_error(item) or item
     return result
@@ -372,7 +397,7 @@ def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: s
             return None if wanted else {}
         answer = [{**answer, id_field: wanted[0]}]
     if not isinstance(answer, list):
-        raise UnreadableAnswerError(f"expected a list of items: {snippet(repr(answer))}")
+        raise UnreadableAnswerError(f"expected a list of items: {shown(answer)}")
     by_id: dict[int, dict[str, Any]] = {}
     for item in answer:
         if not isinstance(item, Mapping):
@@ -429,16 +454,14 @@ def read_cancel(key: int, item: Mapping[str, Any]) -> None:
     """
     accepted = item.get("cancel", item.get("ok"))
     if accepted is None or isinstance(accepted, Mapping | list):
-        raise UnreadableAnswerError(f"no cancel answer for order {key}: {snippet(repr(item))}")
+        raise UnreadableAnswerError(f"no cancel answer for order {key}: {shown(item)}")
     _bare_error(accepted)
     if isinstance(accepted, str) and accepted.strip().lower() == "ok":
         return
     try:
         ok = _bool(accepted)
     except _LooseValueError:
-        raise UnreadableAnswerError(
-            f"cannot read the cancel answer for order {key}: {snippet(repr(item))}"
-        ) from None
+        raise UnreadableAnswerError(f"cannot read the cancel answer for order {key}: {shown(item)}") from None
     if not ok:
         raise PanelError(f"the panel did not accept the cancel of order {key}: {accepted!r}")
 
@@ -451,3 +474,63 @@ def read_refill_status(converter: cattrs.Converter, key: int, item: Mapping[str,
         if type(error) is not PanelError:
             raise error
     return structure(converter, item, RefillStatus, refill=key)
+
+
+# -- the fast path of a status item ------------------------------------------------------------
+
+#: The fields of a status item as nearly every panel spells them.
+_STATUS_FIELDS: Final = frozenset({"status", "charge", "start_count", "remains", "currency"})
+
+
+#: :meth:`OrderState.parse`, remembered: a panel uses a handful of spellings.
+_order_state: Final = functools.lru_cache(maxsize=256)(OrderState.parse)
+
+
+def _fast_count(value: Any) -> int | None:
+    """``remains`` or ``start_count`` as :func:`_optional_count` reads it (which raises for a bad one)."""
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
+        return int(value)
+    if type(value) is int:
+        return value
+    return _optional_count(value)
+
+
+def _fast_amount(value: Any) -> Decimal | None:
+    """``charge`` as :func:`_optional_decimal` reads it (which raises for a bad one)."""
+    if type(value) is str and value:
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return _optional_decimal(value)
+        if number.is_finite():
+            return number
+    return _optional_decimal(value)
+
+
+def read_order_status(item: Any, order: int) -> OrderStatus | None:
+    """The :class:`OrderStatus` of an item of the common shape, or ``None``: read it with the rules.
+
+    The common shape is what nearly every panel sends for each order: a JSON object with a
+    ``status`` text and any of ``charge``, ``start_count``, ``remains`` and ``currency``, spelled
+    so, and nothing else. It reads exactly as :func:`structure` would (a test compares the two on
+    generated items) in a fraction of the time, skipping the matching of names without case and
+    the converter's generic machinery. Any other item, or a value no rule reads, is ``None``.
+    """
+    if type(item) is not dict or not item.keys() <= _STATUS_FIELDS:
+        return None
+    status = item.get("status")
+    currency = item.get("currency")
+    if type(status) is not str or (currency is not None and type(currency) is not str):
+        return None
+    try:
+        return OrderStatus(
+            order=order,
+            status=_order_state(status),
+            status_text=status,
+            charge=_fast_amount(item.get("charge")),
+            start_count=_fast_count(item.get("start_count")),
+            remains=_fast_count(item.get("remains")),
+            currency=None if currency is None else (currency.strip() or None),
+        )
+    except _LooseValueError:
+        return None

@@ -25,6 +25,7 @@ No exception here ever holds the API key: messages quote the panel's answer, nev
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -57,6 +58,16 @@ def snippet(text: str) -> str:
     if len(text) <= SNIPPET_LENGTH:
         return text
     return text[:SNIPPET_LENGTH] + "..."
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist = 4, 10, 10
+_SHOWN.maxstring, _SHOWN.maxother = SNIPPET_LENGTH * 4, SNIPPET_LENGTH
+
+
+def shown(value: Any) -> str:
+    """A JSON value for an error message: its repr, shortened and bounded whatever its size or depth."""
+    return snippet(_SHOWN.repr(value))
 
 
 def _restore(cls: type[SmmError], args: tuple[Any, ...], state: dict[str, Any]) -> SmmError:

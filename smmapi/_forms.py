@@ -121,9 +121,23 @@ def _add_fields() -> tuple[_AddField, ...]:
 ADD_FIELDS: Final = _add_fields()
 _BY_NAME: Final = {field.name: field for field in ADD_FIELDS}
 
-#: Fields the client sets itself or names: ``extra_fields`` may not carry them, so that no
-#: check of ``add`` can be bypassed.
-_RESERVED: Final = frozenset({"key", "action", "service"} | {f.wire for f in ADD_FIELDS if f.kind != "extra"})
+
+def as_php_reads(name: str) -> str:
+    """The variable a PHP panel's ``parse_str`` makes of a form field's name, in lower case.
+
+    PHP drops leading spaces, reads ``quantity[]`` or ``quantity[x]`` as ``quantity``, and turns
+    spaces and dots into underscores; a panel may ignore case. (Control characters, at which
+    PHP may cut a name short, are refused before this.)
+    """
+    return name.lstrip(" ").split("[", 1)[0].replace(" ", "_").replace(".", "_").lower()
+
+
+#: Fields the client sets itself or names, as a panel reads them: ``extra_fields`` may not
+#: carry them, so that no check of ``add`` can be bypassed.
+_RESERVED: Final = frozenset(
+    as_php_reads(name)
+    for name in {"key", "action", "service"} | {f.wire for f in ADD_FIELDS if f.kind != "extra"}
+)
 
 
 def fields_doc(indent: int) -> str:
@@ -132,19 +146,31 @@ def fields_doc(indent: int) -> str:
     return "\n".join(f"{pad}``{field.name}``: {field.field.help}" for field in ADD_FIELDS)
 
 
+def _whole(value: int) -> int:
+    """The number an ``int`` (or an ``int`` subclass) holds, never read through its own methods."""
+    return int.__index__(value)
+
+
 def positive_id(value: Any, what: str = "ID") -> int:
     """A positive ``int`` ID of at most 18 digits, taken by value; a ``bool`` or ``str`` is a ``TypeError``.
 
     An ``int`` subclass is read as the number it holds, never through its ``__str__``.
     """
+    if type(value) is int and 0 < value < _ID_BOUND:
+        return value  # the common case, told at once
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    number = int.__index__(value)
+    number = _whole(value)
     if number <= 0:
-        raise ValidationError(f"{what} must be positive, got {number}")
+        raise ValidationError(f"{what} must be positive, got {_short(number)}")
     if number >= _ID_BOUND:
         raise ValidationError(f"{what} may have at most {MOST_ID_DIGITS} digits")
     return number
+
+
+def _short(number: int) -> str:
+    """A number for a message: one of thousands of digits cannot even be printed."""
+    return str(number) if -_ID_BOUND < number < _ID_BOUND else "a number of more than 18 digits"
 
 
 def unique_ids(ids: Iterable[int]) -> list[int]:
@@ -157,9 +183,9 @@ def unique_ids(ids: Iterable[int]) -> list[int]:
 def _count(name: str, value: Any, *, minimum: int = 1) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be a whole number, not {value!r}")
-    number = int.__index__(value)
+    number = _whole(value)
     if number < minimum:
-        raise ValidationError(f"{name} must be at least {minimum}, got {number}")
+        raise ValidationError(f"{name} must be at least {minimum}, got {_short(number)}")
     if number >= _ID_BOUND:
         raise ValidationError(f"{name} may have at most {MOST_ID_DIGITS} digits")
     return str(number)
@@ -168,7 +194,7 @@ def _count(name: str, value: Any, *, minimum: int = 1) -> str:
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{name} must be a non-empty text, not {value!r}")
-    return str(value)
+    return str.__str__(value)  # a str subclass's own __str__ never reaches the wire
 
 
 def _lines(name: str, value: Any) -> str:
@@ -177,10 +203,11 @@ def _lines(name: str, value: Any) -> str:
         return _text(name, value)
     if not isinstance(value, Sequence) or not value:
         raise ValidationError(f"{name} must be a text or a non-empty list of texts, not {value!r}")
-    for item in value:
-        if "\n" in _text(name, item):
+    items = [_text(name, item) for item in value]
+    for item in items:
+        if "\n" in item:
             raise ValidationError(f"an item of {name} may not contain a line break: {item!r}")
-    return "\n".join(map(str, value))
+    return "\n".join(items)
 
 
 def _date(name: str, value: Any) -> str:
@@ -197,14 +224,26 @@ def _extra(fields: dict[str, str], extra_fields: Any) -> None:
         return
     if not isinstance(extra_fields, Mapping):
         raise ValidationError(f"extra_fields must be a mapping, not {type(extra_fields).__name__}")
+    taken = _RESERVED | {as_php_reads(field) for field in fields}
     for name, value in extra_fields.items():
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name.strip():
             raise ValidationError(f"extra field names must be non-empty texts, not {name!r}")
-        if name in _RESERVED or name in fields:
+        if any(char < " " or char == "\x7f" for char in name):
+            raise ValidationError(f"extra field {name!r} holds a control character")
+        if as_php_reads(name) in taken:
             raise ValidationError(f"extra field {name!r} would override a field the client sets")
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            raise ValidationError(f"extra field {name!r} must be a text or a number, not {value!r}")
-        fields[name] = str(value)
+        fields[str.__str__(name)] = _extra_value(name, value)
+
+
+def _extra_value(name: str, value: Any) -> str:
+    """An extra field's value, taken by value: a subclass's own ``__str__`` never reaches the wire."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_whole(value))
+    if isinstance(value, Decimal):
+        return Decimal.__str__(value)
+    raise ValidationError(f"extra field {name!r} must be a text or a number, not {value!r}")
 
 
 def add_form(service: Any, given: Mapping[str, Any]) -> dict[str, str]:

@@ -11,12 +11,13 @@ it. A write is sent once; whatever happens to it, :func:`outcome` says what its 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import anyio
 import anyio.lowlevel
@@ -28,6 +29,7 @@ from ._convert import (
     list_splitter,
     read_cancel,
     read_id,
+    read_order_status,
     read_refill,
     read_refill_status,
     split_by_id,
@@ -44,7 +46,7 @@ from ._errors import (
     UnknownIdError,
     UnreadableAnswerError,
     ValidationError,
-    snippet,
+    shown,
 )
 from ._models import OrderStatus, ProductOrderStatus
 from ._telemetry import Coalesced
@@ -88,7 +90,7 @@ class Spec:
 
 
 def _read_status(converter: cattrs.Converter, key: int, item: Any) -> OrderStatus:
-    return structure(converter, item, OrderStatus, order=key)
+    return read_order_status(item, key) or structure(converter, item, OrderStatus, order=key)
 
 
 def _read_product_status(converter: cattrs.Converter, key: int, item: Any) -> ProductOrderStatus:
@@ -124,6 +126,19 @@ SPECS: Final[Mapping[str, Spec]] = MappingProxyType(
 ACCOUNT_WIDE: Final = ACCOUNT_ERRORS
 #: Errors that say a write was not carried out: refused, no connection made, or never sent.
 _NOTHING_DONE: Final = (PanelError, ConnectError, ClientClosedError)
+
+
+class _Split(NamedTuple):
+    """An answer (masked if a write's) and its items by ID as :attr:`Spec.split` gives them, or its error."""
+
+    answer: Any
+    items: dict[int, Any] | UnreadableAnswerError | None
+    #: The start of the answer, for the message of an answer that cannot be split.
+    start: str = ""
+
+
+#: Stands for a read's answer, which no outcome keeps.
+_READ: Final = object()
 
 
 class _Interrupted:
@@ -285,12 +300,12 @@ class Lookups:
 
     # -- asking ------------------------------------------------------------------------------
 
-    async def get(self, spec: Spec, key: int) -> Any:
-        """The value of one ID; its error is raised."""
+    def get(self, spec: Spec, key: int) -> Awaitable[Any]:
+        """The value of one ID; its error is raised (without telemetry, the batcher's own coroutine)."""
         lookup = self.batchers[spec.action].get(key)
         if self._telemetry.on:
-            return await self._telemetry.counted(spec.action, 1, lookup)
-        return await lookup
+            return self._telemetry.counted(spec.action, 1, lookup)
+        return lookup
 
     async def get_many(self, spec: Spec, keys: Sequence[int]) -> dict[int, Any]:
         """The value or error of each ID, in the order given (IDs unique).
@@ -329,13 +344,12 @@ class Lookups:
                 raise
             try:
                 with anyio.CancelScope(shield=True):
-                    got = await self._request(action, fields, slot, write=True, keep=id_field)
+                    result = await self._write_once(action, fields, slot, read, keep=id_field)
             except BaseException:
                 result = outcome(action, fields, INTERRUPTED, write=True, read=read)
                 traced.outcome(result)
                 self._left(action, fields, result)
                 raise
-            result = outcome(action, fields, got, write=True, read=read)
             traced.outcome(result)
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
@@ -345,6 +359,27 @@ class Lookups:
         if isinstance(result, SmmError):
             raise result
         return result  # type: ignore[no-any-return]
+
+    async def _write_once(
+        self, action: str, fields: Mapping[str, str], slot: Slot, read: Callable[[Any], Any], keep: str
+    ) -> Any:
+        """The outcome of one write; the answer stays in this frame, never in the caller's traceback."""
+        got = await self._request(
+            action,
+            fields,
+            slot,
+            write=True,
+            keep=keep,
+            then=lambda answer: (answer, self._wire.shown(answer)),
+        )
+        if isinstance(got, BaseException):
+            return self._safe(outcome(action, fields, got, write=True, read=read))
+        answer, kept = got
+        return self._safe(outcome(action, fields, answer, write=True, read=read, answer=kept))
+
+    def _safe(self, result: Any) -> Any:
+        """An outcome to hand out: an error is scrubbed of the key (and of its tracebacks)."""
+        return self._wire.scrub(result) if isinstance(result, BaseException) else result
 
     @staticmethod
     def _left(action: str, fields: Mapping[str, str], result: Any) -> None:
@@ -412,8 +447,9 @@ class Lookups:
         write: bool,
         keys: Sequence[int] = (),
         keep: str | None = None,
+        then: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """The answer, or the error the request failed with (returned, not raised).
+        """The answer (read by ``then``), or the error the request failed with (returned, not raised).
 
         ``keys``: the IDs of a coalesced request, whose callers its spans link to.
         """
@@ -423,12 +459,34 @@ class Lookups:
         try:
             with anyio.fail_after(self._write_bound if write else None):
                 return await self._wire.post(
-                    action, fields, write=write, ids=len(keys), slot=slot, keep=keep, coalesced=coalesced
+                    action,
+                    fields,
+                    write=write,
+                    ids=len(keys),
+                    slot=slot,
+                    keep=keep,
+                    then=then,
+                    coalesced=coalesced,
                 )
         except (SmmError, TimeoutError) as error:
             if not isinstance(error, ClientClosedError):
                 self.counts["request_failures"] += 1
-            return error
+            return self._wire.scrub(error)
+
+    def _splitter(self, spec: Spec, keys: Sequence[int]) -> Callable[[Any], _Split]:
+        """Reads an answer for ``keys``: in a worker thread when it is long, as splitting can take a while."""
+
+        def split(answer: Any) -> _Split:
+            # A write's answer may be kept in an OutcomeUnknownError: masked here, once. A read's
+            # is not kept (it is freed where it was split, in the worker thread if long).
+            kept = self._wire.shown(answer) if spec.write else _READ
+            try:
+                items = spec.split(answer, keys)
+            except UnreadableAnswerError as error:
+                return _Split(kept, error)
+            return _Split(kept, items, shown(answer) if items is None else "")
+
+        return split
 
     def _decide(self, spec: Spec, key: int, fields: Mapping[str, str], got: Any, answer: Any = None) -> Any:
         """:func:`outcome` for one ID of ``spec``, counted."""
@@ -437,11 +495,12 @@ class Lookups:
             fields,
             got,
             write=spec.write,
-            read=lambda item: spec.read(self._converter, key, item),
+            read=functools.partial(spec.read, self._converter, key),
             answer=answer,
         )
         if isinstance(result, PanelError) and answer is not None:  # an item's error, not the request's
             self.counts["item_errors"] += 1
+        result = self._safe(result)
         if self._telemetry.on:
             self._telemetry.decided(spec.action, result, item=answer is not None)
         return result
@@ -478,19 +537,25 @@ class Lookups:
     async def _one(self, spec: Spec, key: int, slot: Slot | None = None) -> Any:
         """One ID in the single form (or, for an action without one, the bulk form of one ID)."""
         fields = {spec.single or spec.bulk: str(key)}
-        got = await self._request(spec.action, fields, slot, write=spec.write, keys=[key], keep=spec.creates)
+        got = await self._request(
+            spec.action,
+            fields,
+            slot,
+            write=spec.write,
+            keys=[key],
+            keep=spec.creates,
+            then=self._splitter(spec, [key]),
+        )
         if isinstance(got, BaseException):
             return self._decide(spec, key, fields, got)
-        try:
-            items = spec.split(got, [key])
-        except UnreadableAnswerError as error:
-            return self._decide(spec, key, fields, error, got)
-        if items is None:
+        if isinstance(got.items, UnreadableAnswerError):
+            return self._decide(spec, key, fields, got.items, got.answer)
+        if got.items is None:
             stray = UnreadableAnswerError(
-                f"{spec.action}: the answer is not about {spec.noun} {key}: {snippet(repr(got))}"
+                f"{spec.action}: the answer is not about {spec.noun} {key}: {got.start}"
             )
-            return self._decide(spec, key, fields, stray, got)
-        return self._decide(spec, key, fields, items[key], got)
+            return self._decide(spec, key, fields, stray, got.answer)
+        return self._decide(spec, key, fields, got.items[key], got.answer)
 
     async def _each(self, spec: Spec, keys: Sequence[int], slot: Slot | None = None) -> dict[int, Any]:
         """Each ID in a request of its own, concurrently, under the client's ``max_concurrency``."""
@@ -518,15 +583,16 @@ class Lookups:
         if len(keys) == 1 or self._bulk(spec) is False:
             return await self._each(spec, keys, slot)
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=False, keys=keys)
+        got = await self._request(
+            spec.action, fields, slot, write=False, keys=keys, then=self._splitter(spec, keys)
+        )
         if isinstance(got, PanelError) and not isinstance(got, ACCOUNT_WIDE):
             return got
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, fields, got) for key in keys}
-        try:
-            items = spec.split(got, keys)
-        except UnreadableAnswerError as error:
-            return {key: self._decide(spec, key, fields, error, got) for key in keys}
+        answer, items, _ = got
+        if isinstance(items, UnreadableAnswerError):
+            return {key: self._decide(spec, key, fields, items, answer) for key in keys}
         if items is None:
             self._learn(
                 spec, bulk=False, why=f"the panel's answer to {spec.bulk}= is keyed by none of the IDs asked"
@@ -534,7 +600,8 @@ class Lookups:
             return await self._each(spec, keys)
         if self._dialects[spec.action].bulk is None:
             self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
-        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+        # A read's outcome never names its fields: the request's serve every ID.
+        return {key: self._decide(spec, key, fields, items[key], answer) for key in keys}
 
     async def _refused(self, spec: Spec, keys: Sequence[int], refusal: PanelError) -> dict[int, Any]:
         """Each ID's outcome after a bulk read was refused as a whole, naming no ID.
@@ -596,7 +663,9 @@ class Lookups:
         if self._bulk(spec) is False and spec.single is not None:
             return await self._each(spec, keys, slot)  # formed before the panel taught otherwise
         fields = {spec.bulk: ",".join(map(str, keys))}
-        got = await self._request(spec.action, fields, slot, write=True, keys=keys)
+        got = await self._request(
+            spec.action, fields, slot, write=True, keys=keys, then=self._splitter(spec, keys)
+        )
         if isinstance(got, UnknownIdError):
             # It names no ID: it is the refusal of the whole request, not every ID's "unknown".
             got = PanelError(
@@ -606,18 +675,17 @@ class Lookups:
             )
         if isinstance(got, BaseException):
             return {key: self._decide(spec, key, {spec.bulk: str(key)}, got) for key in keys}
-        try:
-            items = spec.split(got, keys)
-        except UnreadableAnswerError as error:
-            return {key: self._decide(spec, key, {spec.bulk: str(key)}, error, got) for key in keys}
+        answer, items, start = got
+        if isinstance(items, UnreadableAnswerError):
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, items, answer) for key in keys}
         if items is None:
             self._learn(spec, bulk=False, why=f"one answer came for {len(keys)} {spec.noun}s")
             lone = UnreadableAnswerError(
                 f"{spec.action}: one answer came for {len(keys)} {spec.noun}s and cannot be split"
-                f" by {spec.noun}: {snippet(repr(got))}"
+                f" by {spec.noun}: {start}"
             )
-            return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, got) for key in keys}
-        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], got) for key in keys}
+            return {key: self._decide(spec, key, {spec.bulk: str(key)}, lone, answer) for key in keys}
+        return {key: self._decide(spec, key, {spec.bulk: str(key)}, items[key], answer) for key in keys}
 
     # -- closing -----------------------------------------------------------------------------
 

@@ -64,8 +64,8 @@ class _State(enum.StrEnum):
             >>> OrderState.parse("in_progress")
             <OrderState.IN_PROGRESS: 'In progress'>
         """
-        state: Self = cls._spellings().get(_fold(text), cls("Unknown"))
-        return state
+        state: Self | None = cls._spellings().get(_fold(text))
+        return cls("Unknown") if state is None else state
 
     @classmethod
     def _spellings(cls) -> dict[str, Any]:

@@ -288,9 +288,19 @@ class Watch(Generic[T], AsyncIterator["Update[T] | FailedUpdate"]):
                 heapq.heappush(self._due, (followed.due, order))
 
     def _schedule(self, order: int, followed: _Followed, now: float, *, changed: bool) -> None:
-        followed.interval = self._interval if changed else min(self._max_interval, followed.interval * 2 or 0)
+        followed.interval = next_interval(
+            followed.interval, changed=changed, interval=self._interval, max_interval=self._max_interval
+        )
         followed.due = now + followed.interval
         heapq.heappush(self._due, (followed.due, order))
+
+
+def next_interval(previous: float, *, changed: bool, interval: float, max_interval: float) -> float:
+    """Seconds until the next look at an order: ``interval`` after a change, else twice as long, capped.
+
+    Watches and :class:`smmapi.tracking.Tracker` share this one rule.
+    """
+    return interval if changed else min(max(interval, max_interval), previous * 2 or 0)
 
 
 def _now_or_zero() -> float:

@@ -11,17 +11,18 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import anyio
 import httpx
 
-from ._config import MAX_RETRY_DELAY
+from ._config import DEFAULT_MAX_ANSWER_BYTES, MAX_RETRY_DELAY, THREAD_ANSWER_BYTES
 from ._errors import (
+    SNIPPET_LENGTH,
     ClientClosedError,
     ConnectError,
     HTTPStatusError,
@@ -35,30 +36,16 @@ from ._errors import (
     panel_error,
     snippet,
 )
+from ._secret import Secret, filter_loggers, redacted
 from ._telemetry import OFF, Coalesced, Request, Telemetry
 
-__all__ = ["Gate", "RateLimiter", "Secret", "Slot", "Wire"]
+__all__ = ["UNREADABLE", "Gate", "RateLimiter", "Slot", "Wire", "parse_json"]
 
 log = logging.getLogger("smmapi")
 
+E = TypeVar("E", bound=BaseException)
+
 _FORM: Final = "application/x-www-form-urlencoded"
-_KEY_MASK: Final = "[key]"
-
-
-class Secret:
-    """A string that never shows itself in a repr, a log line or a traceback's locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The string itself; only the request body may use it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
 
 
 class Gate:
@@ -162,6 +149,35 @@ def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
     return urlencode({"key": key.reveal(), "action": action, **fields}).encode()
 
 
+#: What :func:`parse_json` gives for a text that is not JSON.
+UNREADABLE: Final = object()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def parse_json(text: str, *, in_thread: bool = False) -> Any:
+    """The JSON value of ``text`` (fractions and exponents as ``Decimal``), or :data:`UNREADABLE`.
+
+    Bounded, whatever the text: nesting deeper than the interpreter's recursion limit, an
+    integer of more than 4,300 digits (Python's own limit) or an exponent ``Decimal`` cannot
+    hold is unreadable, never a ``RecursionError`` or ``decimal.InvalidOperation``.
+
+    ``in_thread``: the C parser holds the GIL for the whole text, so a worker thread parsing a
+    long answer would stall the event loop all the same; a hook in Python on each object lets
+    the interpreter switch threads as it parses.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal, object_hook=_same if in_thread else None)
+    except (ValueError, ArithmeticError, RecursionError):
+        return UNREADABLE
+
+
+def _apply(then: Callable[[Any], Any], handed: list[Any]) -> Any:
+    return then(handed.pop())
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date."""
     value = response.headers.get("retry-after")
@@ -234,8 +250,10 @@ class Wire:
         max_concurrency: int,
         attempt_bound: float = math.inf,
         rate_limit: float | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         telemetry: Telemetry = OFF,
     ) -> None:
+        filter_loggers()
         self.url = url
         self.telemetry = telemetry
         self._key = key
@@ -245,6 +263,7 @@ class Wire:
         self._max_retries = max_retries
         self._retry_backoff = retry_backoff
         self._attempt_bound = attempt_bound
+        self._max_answer_bytes = max_answer_bytes
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._rate = None if rate_limit is None else RateLimiter(rate_limit)
         self.gate = Gate()
@@ -252,6 +271,14 @@ class Wire:
         self.retries = 0
         self._in_flight = 0
         self._idle: anyio.Event | None = None
+
+    def scrub(self, error: E) -> E:
+        """``error`` with the key masked along its chain, tracebacks dropped (:meth:`Secret.scrub`)."""
+        return self._key.scrub(error)
+
+    def shown(self, answer: Any) -> Any:
+        """A copy of ``answer`` to keep in an error: the key masked, see :meth:`Secret.mask_value`."""
+        return self._key.mask_value(answer)
 
     def slot(self) -> Slot:
         """A slot that a batcher may acquire before handing its batch to :meth:`post`."""
@@ -276,6 +303,7 @@ class Wire:
         ids: int = 0,
         slot: Slot | None = None,
         keep: str | None = None,
+        then: Callable[[Any], Any] | None = None,
         coalesced: Coalesced | None = None,
     ) -> Any:
         """Send ``action`` with ``fields`` and return the parsed JSON answer, or raise an ``SmmError``.
@@ -283,9 +311,43 @@ class Wire:
         Reads are retried on transport faults, 5xx, rate limits and unreadable answers; writes only
         when no connection was made. What a failed write means is not decided here but in
         ``_lookups``. An error answer that also holds the field ``keep`` (an order ID beside an
-        error) is not a plain refusal: it is an :class:`UnreadableAnswerError`. ``coalesced``
-        names the IDs and callers of a coalesced request, for its spans.
+        error) is not a plain refusal: it is an :class:`UnreadableAnswerError`. ``then`` reads
+        the answer (never retried); like the parsing, it runs in a worker thread when the answer
+        is long, so that the event loop keeps running. Every error raised is scrubbed of the key.
+        ``coalesced`` names the IDs and callers of a coalesced request, for its spans.
         """
+        try:
+            return await self._post_and_read(
+                action, fields, write=write, ids=ids, slot=slot, keep=keep, then=then, coalesced=coalesced
+            )
+        except SmmError as error:
+            # No local of this frame holds the answer: the traceback starts here.
+            raise self._key.scrub(error) from error.__cause__
+
+    async def _post_and_read(
+        self, action: str, fields: Mapping[str, str], *, then: Callable[[Any], Any] | None, **options: Any
+    ) -> Any:
+        got = await self._post(action, fields, **options)
+        if then is None:
+            return got[0]
+        if not got[1]:
+            return then(got[0])
+        # The thread holds the only reference to a long answer: it is freed there, not here.
+        handed = [got[0]]
+        del got
+        return await anyio.to_thread.run_sync(_apply, then, handed)
+
+    async def _post(
+        self,
+        action: str,
+        fields: Mapping[str, str],
+        *,
+        write: bool,
+        ids: int,
+        slot: Slot | None,
+        keep: str | None,
+        coalesced: Coalesced | None,
+    ) -> tuple[Any, bool]:
         slot = slot or self.slot()
         attempt = 0
         while True:
@@ -305,7 +367,7 @@ class Wire:
                 retry = attempt < self._max_retries and _is_retryable(error, write=write)
                 delay = self._backoff(attempt + 1, error) if retry else None
                 if traced is not None:
-                    traced.end(error, delay)
+                    traced.end(self._key.scrub(error), delay)  # a span quotes the error's text
                 if delay is None:
                     raise
                 attempt += 1
@@ -329,37 +391,22 @@ class Wire:
         attempt: int,
         keep: str | None,
         traced: Request | None = None,
-    ) -> Any:
+    ) -> tuple[Any, bool]:
+        """The answer and whether it was long, or the request's error."""
         self.gate.check(action)
-        request = self._http.build_request(
-            "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
-        )
         self.requests[action] += 1
         self._in_flight += 1
         started = time.perf_counter()
         status: int | None = None
         try:
-            # httpx bounds each step; this bounds the whole, so a panel trickling bytes (or a
-            # transport that ignores timeouts) cannot keep a request going for ever.
-            with anyio.fail_after(self._attempt_bound):
-                response = await self._http.send(request, follow_redirects=False)
+            response, body = await self._exchange(action, fields)
             status = response.status_code
             if traced is not None:
                 traced.answered(status)
-            return self._read(action, response, keep)
-        except RuntimeError as exc:
-            if not self._http.is_closed:
-                raise
-            # aclose() (or the owner of an injected client) closed it while this call waited.
-            raise ClientClosedError(f"{action}: the client was closed") from exc
-        except TimeoutError as exc:
-            raise RequestTimeoutError(f"{action}: no answer within {self._attempt_bound:g} seconds") from exc
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise ConnectError(f"{action}: cannot connect to the panel ({exc!r})") from exc
-        except httpx.TimeoutException as exc:
-            raise RequestTimeoutError(f"{action}: the panel did not answer in time ({exc!r})") from exc
-        except httpx.RequestError as exc:
-            raise TransportError(f"{action}: the request failed ({exc!r})") from exc
+            long = len(body) > THREAD_ANSWER_BYTES
+            if long:
+                return await anyio.to_thread.run_sync(self._read, action, response, body, keep, long), long
+            return self._read(action, response, body, keep), long
         finally:
             self._in_flight -= 1
             if self._idle is not None and not self._in_flight:
@@ -381,17 +428,74 @@ class Wire:
                 },
             )
 
-    def _mask(self, text: str) -> str:
-        """``text`` with the key masked: some panels echo what they were sent.
+    async def _exchange(self, action: str, fields: Mapping[str, str]) -> tuple[httpx.Response, bytes]:
+        """Send the request and read the answer's body, up to ``max_answer_bytes``.
 
-        The key is never bound to a local name, so no traceback rendered with locals shows it.
+        An httpx error becomes an ``SmmError`` raised outside the ``except`` block, so that the
+        httpx error (whose request holds the key, whose frames hold the body being sent) is
+        neither its cause nor its context: a redacted copy is its cause.
         """
-        return text.replace(self._key.reveal(), _KEY_MASK)
+        try:
+            request = self._http.build_request(
+                "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
+            )
+            # httpx bounds each step; this bounds the whole, so a panel trickling bytes (or a
+            # transport that ignores timeouts) cannot keep a request going for ever.
+            with anyio.fail_after(self._attempt_bound):
+                response = await self._http.send(request, follow_redirects=False, stream=True)
+                try:
+                    return response, await self._body(action, response)
+                finally:
+                    await response.aclose()
+        except RuntimeError:
+            if not self._http.is_closed:
+                raise
+            # aclose() (or the owner of an injected client) closed it while this call waited.
+            error: SmmError = ClientClosedError(f"{action}: the client was closed")
+        except TimeoutError:
+            error = RequestTimeoutError(f"{action}: no answer within {self._attempt_bound:g} seconds")
+        except httpx.HTTPError as exc:
+            error = self._translate(action, exc)
+        raise error
 
-    def _read(self, action: str, response: httpx.Response, keep: str | None = None) -> Any:
+    def _translate(self, action: str, exc: httpx.HTTPError) -> SmmError:
+        cause = redacted(exc, self._key)
+        error: SmmError
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
+            # A proxy that refused the tunnel passed nothing on: nothing reached the panel.
+            error = ConnectError(f"{action}: cannot connect to the panel ({cause!r})")
+        elif isinstance(exc, httpx.TimeoutException):
+            error = RequestTimeoutError(f"{action}: the panel did not answer in time ({cause!r})")
+        else:
+            error = TransportError(f"{action}: the request failed ({cause!r})")
+        error.__cause__ = cause
+        return error
+
+    async def _body(self, action: str, response: httpx.Response) -> bytes:
+        """The answer's body, decompressed, refused as soon as it passes ``max_answer_bytes``."""
+        bound = self._max_answer_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > bound:
+                raise UnreadableAnswerError(
+                    f"{action}: the answer is longer than {bound} bytes (max_answer_bytes)"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _read(
+        self,
+        action: str,
+        response: httpx.Response,
+        body: bytes,
+        keep: str | None = None,
+        in_thread: bool = False,
+    ) -> Any:
         status = response.status_code
         if response.is_redirect:
-            location = self._mask(response.headers.get("location", "")) or None
+            location = response.headers.get("location", "") or None
             target = f"to {location!r}" if location else "without a Location"
             raise RedirectError(
                 f"{action}: the panel redirects {target} (HTTP {status}); redirects are not"
@@ -399,18 +503,12 @@ class Wire:
                 status_code=status,
                 location=location,
             )
-        text = self._mask(response.content.decode("utf-8-sig", errors="replace"))
-        try:
-            answer = json.loads(text, parse_float=Decimal)
-        except ValueError:
-            answer = None
-            readable = False
-        else:
-            readable = True
+        text = body.decode("utf-8-sig", errors="replace")
+        answer = parse_json(text, in_thread=in_thread)
         error = top_level_error(answer)
         if error is not None and keep is not None and _holds(answer, keep):
             raise UnreadableAnswerError(
-                f"{action}: the answer holds both an {keep} ID and an error: {snippet(text)}"
+                f"{action}: the answer holds both an {keep} ID and an error: {self._quote(text)}"
             )
         if status == 401:  # Unauthorized: the key was refused, whatever the body says
             raise panel_error(error or "HTTP 401 Unauthorized", status_code=status, code=_code(answer))
@@ -426,12 +524,16 @@ class Wire:
             )
         if status >= 400:
             raise HTTPStatusError(
-                f"{action}: HTTP {status} {response.reason_phrase}: {snippet(text)}",
+                f"{action}: HTTP {status} {response.reason_phrase}: {self._quote(text)}",
                 status_code=status,
             )
-        if not readable:
-            raise UnreadableAnswerError(f"{action}: the answer is not JSON: {snippet(text)}")
+        if answer is UNREADABLE:
+            raise UnreadableAnswerError(f"{action}: the answer is not JSON: {self._quote(text)}")
         return answer
+
+    def _quote(self, text: str) -> str:
+        """The start of an answer's text for a message, the key masked before it is cut short."""
+        return snippet(self._key.mask(text[: SNIPPET_LENGTH * 8]))
 
     async def wait_idle(self) -> None:
         """Wait until no request is in flight."""

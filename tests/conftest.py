@@ -1,10 +1,11 @@
 import json
 import math
 import os
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import anyio
 import attrs
@@ -88,3 +89,32 @@ class FollowTheClock(httpx.AsyncBaseTransport):
             self.started = now - self.panel.now
         self.panel.advance(max(0.0, now - self.started - self.panel.now))
         return await self.inner.handle_async_request(request)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+#: A PostgreSQL server's DSN for the tests (`source .ci/postgres.sh` starts a throwaway one).
+POSTGRES_DSN = os.environ.get("SMMAPI_TEST_POSTGRES_DSN")
+
+
+@pytest.fixture(name="postgres_dsn")
+def _postgres_dsn() -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards.
+
+    Without a server the test is skipped, unless SMMAPI_REQUIRE_POSTGRES=1 (as in CI): then it fails.
+    """
+    if POSTGRES_DSN is None:
+        message = "no PostgreSQL server: set SMMAPI_TEST_POSTGRES_DSN (`source .ci/postgres.sh` starts one)"
+        if os.environ.get("SMMAPI_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + ", which SMMAPI_REQUIRE_POSTGRES=1 requires")
+        pytest.skip(message)
+    import psycopg  # noqa: PLC0415  (the postgres extra; only these tests need it)
+
+    name = f"smmapi_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield urlunsplit(urlsplit(POSTGRES_DSN)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

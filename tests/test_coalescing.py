@@ -15,6 +15,7 @@ import attrs
 import httpx
 import pytest
 import smmapi
+import trio.testing
 from smmapi._lookups import SPECS
 
 from conftest import KEY, URL
@@ -22,6 +23,11 @@ from conftest import KEY, URL
 pytestmark = pytest.mark.anyio
 
 LIMIT = 10  # seconds any test may take
+#: Trio's MockClock jumps to the next deadline whenever every task waits: a wait on the clock shows.
+ON_A_JUMPING_CLOCK = pytest.mark.parametrize(
+    "anyio_backend",
+    [pytest.param(("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)}), id="trio")],
+)
 
 
 @pytest.fixture(name="anyio_backend", params=["asyncio", "trio"])
@@ -150,6 +156,57 @@ async def test_a_thousand_status_calls_make_ten_requests_of_a_hundred(bulk, conn
     assert sorted(i for ids in bulk.ids_sent() for i in ids) == list(range(1, 1001))
     assert [status.order for status in results] == list(range(1, 1001))
     assert all(status.status is smmapi.OrderState.IN_PROGRESS for status in results)
+
+
+async def test_ten_thousand_concurrent_status_calls_make_exactly_a_hundred_requests_by_default(bulk):
+    with bounded():
+        async with smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(bulk)) as client:
+            results = await gather([lambda i=i: client.status(i) for i in range(1, 10_001)])
+    assert [len(ids) for ids in bulk.ids_sent()] == [100] * 100
+    assert sorted(i for ids in bulk.ids_sent() for i in ids) == list(range(1, 10_001))
+    assert [status.order for status in results] == list(range(1, 10_001))
+
+
+@ON_A_JUMPING_CLOCK
+async def test_a_lone_lookup_waits_for_no_clock_by_default(bulk):
+    with bounded():
+        async with smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(bulk)) as client:
+            started = anyio.current_time()
+            status = await client.status(1)
+            many = await client.statuses([2, 3])
+            assert anyio.current_time() == started
+    assert status.order == 1
+    assert list(many) == [2, 3]
+    assert bulk.ids_sent() == [[1], [2, 3]]
+
+
+@ON_A_JUMPING_CLOCK
+async def test_a_window_set_by_the_user_still_holds_a_lone_lookup_that_long(bulk):
+    with bounded():
+        async with smmapi.AsyncClient(
+            URL, KEY, transport=httpx.MockTransport(bulk), batch_window=0.25
+        ) as client:
+            started = anyio.current_time()
+            await client.status(1)
+            assert anyio.current_time() - started == pytest.approx(0.25)
+
+
+async def test_lookups_that_arrive_while_every_slot_is_busy_fill_one_batch_sent_when_a_slot_frees(bulk):
+    gate = bulk.gates["status"] = anyio.Event()
+    with bounded():
+        async with (
+            smmapi.AsyncClient(URL, KEY, transport=httpx.MockTransport(bulk), max_concurrency=1) as client,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(client.status, 1)  # alone: sent at once, holds the only slot
+            await anyio.wait_all_tasks_blocked()
+            assert bulk.ids_sent() == [[1]]
+            for i in range(2, 8):  # one by one, each after the others are waiting
+                group.start_soon(client.status, i)
+                await anyio.wait_all_tasks_blocked()
+            assert bulk.ids_sent() == [[1]]
+            gate.set()
+    assert bulk.ids_sent() == [[1], list(range(2, 8))]
 
 
 async def test_mixed_single_and_bulk_calls_share_the_queue(bulk, connect):

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from hypothesis import example, given
@@ -25,13 +26,16 @@ from smmapi import (
     UnreadableAnswerError,
 )
 from smmapi._convert import (
+    answer_id,
     make_converter,
     read_catalogue,
     read_id,
+    read_order_status,
     split_by_id,
     split_list,
     structure,
 )
+from smmapi._wire import UNREADABLE, parse_json
 
 MODELS = [Balance, Service, Product, OrderStatus, ProductOrderStatus, RefillStatus]
 
@@ -741,12 +745,19 @@ TEXTS = (
     )
     | st.text()
 )
+#: Numbers of any length and magnitude a hostile panel may send, as the wire parses them.
+HUGE_NUMBERS = st.integers(-(10**400), 10**400) | st.builds(
+    lambda digits, exponent: Decimal(f"{digits}E{exponent}"),
+    st.integers(-(10**60), 10**60),
+    st.integers(-999_999_999_999_999_900, 999_999_999_999_999_900),
+)
 SCALARS = (
     st.none()
     | st.booleans()
     | st.integers()
     | st.decimals(allow_nan=False, allow_infinity=False)
     | st.floats()
+    | HUGE_NUMBERS
     | TEXTS
 )
 JSON = st.recursive(
@@ -759,8 +770,30 @@ CONVERTER = make_converter()
 IDS = st.lists(st.sampled_from([1, 2, 123, 456]) | st.integers(1, 10**6), max_size=4, unique=True)
 
 
+@given(
+    text=st.text()
+    | st.binary().map(lambda raw: raw.decode("latin-1"))
+    | JSON.map(lambda v: json.dumps(v, default=str))
+)
+@example(text="[" * 5000 + "]" * 5000)
+@example(text='{"order": 1E+99999999999999999999}')
+@example(text="1" * 5000)
+def test_any_text_parses_or_is_unreadable(text):
+    try:
+        expected = json.loads(text, parse_float=Decimal)
+    except (ValueError, ArithmeticError, RecursionError):
+        expected = UNREADABLE
+
+    answer = parse_json(text)
+
+    assert (answer is UNREADABLE) == (expected is UNREADABLE)
+
+
 @pytest.mark.parametrize("model", [pytest.param(m, id=m.__name__) for m in MODELS])
 @given(answer=JSON)
+@example(answer={"balance": Decimal("1E+999999999999999999"), "currency": "USD"})
+@example(answer={"balance": 10**4000, "currency": "USD"})
+@example(answer={"charge": "1", "status": "Completed", "remains": 10**4000})
 def test_any_json_structures_or_raises_smm_error(model, answer):
     filled = {"order": 1} if model in (OrderStatus, ProductOrderStatus) else {}
     filled = {"refill": 1} if model is RefillStatus else filled
@@ -828,3 +861,118 @@ def test_any_json_reads_an_id_or_raises_smm_error(field, answer):
 def test_any_json_reads_a_catalogue_or_raises_smm_error(model, answer):
     with contextlib.suppress(SmmError):
         read_catalogue(CONVERTER, answer, model)
+
+
+# -- the fast path of a status item: the same result as the full rules, or none ---------------
+
+#: What panels put in a status item's fields, the odd among the common.
+LOOSE_VALUES = st.one_of(
+    st.sampled_from(
+        ["0.27819", "157", "0", "-5", " 12 ", "10.0", "1e3", "", "Unknown", "N/A", "NaN", "\u00b2"]
+    ),
+    st.sampled_from(["In progress", "Completed", "in_progress", "Order Cancelled", "Processing ", "Weird"]),
+    st.from_regex(r"\A-?[0-9]{1,20}(\.[0-9]{1,8})?\Z"),
+    st.text(max_size=8),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.decimals(allow_nan=True, allow_infinity=True, places=None),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+#: Field names: each as most panels spell it, in other cases or with a note, and names we do not model.
+LOOSE_NAMES = st.sampled_from(
+    [
+        *("status", "charge", "start_count", "remains", "currency"),
+        *(
+            "Status",
+            "CHARGE",
+            "remains[note]",
+            " currency",
+            "order",
+            "error",
+            "service",
+            "status_text",
+            "extra",
+        ),
+    ]
+)
+LOOSE_ITEMS = st.one_of(
+    st.dictionaries(LOOSE_NAMES, LOOSE_VALUES, max_size=7),
+    st.builds(
+        status,
+        status=st.sampled_from(["In progress", "Completed", "Partial", "Pending", "Canceled", "Whatever"]),
+        currency=st.sampled_from(["USD", " EUR ", "", None]),
+        charge=st.from_regex(r"\A[0-9]{1,4}\.[0-9]{1,5}\Z") | st.decimals(places=3, allow_nan=False),
+        remains=st.integers(min_value=-5, max_value=10**6).map(str) | st.integers(min_value=-5, max_value=50),
+    ),
+    LOOSE_VALUES,
+)
+
+
+def full_rules(item: Any, order: int) -> Any:
+    try:
+        return structure(CONVERTER, item, OrderStatus, order=order)
+    except UnreadableAnswerError:
+        return "unreadable"
+
+
+@given(item=LOOSE_ITEMS, order=st.integers(min_value=1, max_value=10**18 - 1))
+@example(item=status(), order=1)
+@example(item={"status": "Completed", "remains": "\u00b2"}, order=1)
+@example(item={"status": "Completed", "charge": " 1.50 ", "currency": " "}, order=1)
+def test_the_fast_path_reads_a_status_item_exactly_as_the_full_rules(item, order):
+    fast = read_order_status(item, order)
+    if fast is None:
+        return
+    full = full_rules(item, order)
+    assert repr(fast) == repr(full)  # every field with its type and digits, extra included
+    assert [type(value) for value in attrs.astuple(fast, recurse=False)] == [
+        type(value) for value in attrs.astuple(full, recurse=False)
+    ]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param(status(), id="strings"),
+        pytest.param(status(currency="USD"), id="with-currency"),
+        pytest.param(
+            wire('{"charge": 0.27, "start_count": 10, "status": "Completed", "remains": 0}'), id="numbers"
+        ),
+        pytest.param(
+            {"status": "Pending", "charge": "", "start_count": None, "remains": "Unknown"}, id="unknowns"
+        ),
+    ],
+)
+def test_the_common_shapes_of_a_status_item_take_the_fast_path(item):
+    fast = read_order_status(item, 7)
+    assert fast is not None
+    assert repr(fast) == repr(full_rules(item, 7))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param(status(Status="Completed"), id="name-in-another-case"),
+        pytest.param(status(order=5), id="order-field"),
+        pytest.param(status(note="kept in extra"), id="unmodelled-field"),
+        pytest.param(status(remains="10.5"), id="unreadable-value"),
+        pytest.param(status(status=None), id="no-status-text"),
+        pytest.param([status()], id="not-an-object"),
+    ],
+)
+def test_any_other_status_item_takes_the_full_rules(item):
+    assert read_order_status(item, 7) is None
+
+
+@given(raw=st.from_regex(r"\A[0-9]{1,20}\Z") | st.text(max_size=6))
+@example(raw="0")
+@example(raw="\u00b2")
+@example(raw="0012")
+def test_a_bulk_answer_is_keyed_by_answer_ids_reading_of_each_key(raw):
+    item = {"status": "Pending"}
+    other = 10**18 - 1
+    asked = int(raw) if raw.isascii() and raw.isdigit() else 1
+    result = split_by_id({raw: item, str(other): item}, list(dict.fromkeys([asked, other])))
+    assert result is not None
+    assert (result[asked] is item) == (answer_id(raw) == asked)

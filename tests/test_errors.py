@@ -267,7 +267,12 @@ async def test_transport_fault_becomes_its_smm_error(make_client, make, kind):
             await client.balance()
 
     assert type(caught.value) is kind
-    assert caught.value.__cause__ is handler.raised[0]
+    # The cause is a copy of httpx's error without its request, whose body holds the key.
+    cause = caught.value.__cause__
+    assert type(cause) is type(handler.raised[0])
+    assert str(cause) == str(handler.raised[0])
+    with pytest.raises(RuntimeError):
+        _ = cause.request
 
 
 def test_read_timeout_is_a_timeout_error():
@@ -491,7 +496,7 @@ async def test_outcome_unknown_keeps_the_cause(make_client):
             await client.add(service=1, link="https://example.com/p/1", quantity=100)
 
     assert isinstance(caught.value.__cause__, smmapi.RequestTimeoutError)
-    assert caught.value.__cause__.__cause__ is handler.raised[0]
+    assert isinstance(caught.value.__cause__.__cause__, httpx.ReadTimeout)  # redacted: no request
     assert dict(caught.value.fields) == {"service": "1", "link": "https://example.com/p/1", "quantity": "100"}
 
 

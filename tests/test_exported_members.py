@@ -68,3 +68,18 @@ def test_the_blocking_client_comes_with_its_names():
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         smmapi.Nope  # noqa: B018
+
+
+def test_tracking_all_names_every_public_member_and_reports_its_public_module():
+    from smmapi import tracking  # noqa: PLC0415  (smmapi itself never imports it)
+
+    public = {
+        name
+        for name, value in vars(tracking).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType)
+    }
+    assert set(tracking.__all__) == public  # its order is ruff's (RUF022)
+    for name in tracking.__all__:
+        value = getattr(tracking, name)
+        if isinstance(value, type):
+            assert value.__module__ == "smmapi.tracking", name

@@ -812,3 +812,7 @@ def demo(
         emit_json(report.as_json())
     if not report.ok:
         raise Failure(report.problem(), ExitCode.FAILURE)
+
+
+# The journal's commands (smmapi orders, smmapi track) live in a module of their own.
+from . import _tracking  # noqa: E402, F401

@@ -6,11 +6,13 @@ while the demo watches them (and while someone tries the served panel by hand).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,7 @@ from rich.table import Table
 
 from .. import AsyncClient, SmmError
 from ..testing import FakePanel
+from ..tracking import Tracker
 from ._exits import ExitCode, Failure
 from ._render import Tally, emit_json, make_progress, table
 
@@ -130,6 +133,8 @@ class Report:
     balance_before: Decimal
     balance_after: Decimal
     currency: str | None
+    #: The tracker's journal of the orders: entries by state.
+    journal: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def final(self) -> Counter[str]:
@@ -168,6 +173,7 @@ class Report:
             "balance_before": self.balance_before,
             "balance_after": self.balance_after,
             "currency": self.currency,
+            "journal": dict(sorted(self.journal.items())),
         }
 
     def summary(self) -> Group:
@@ -192,12 +198,24 @@ class Report:
                 ("HTTP requests sent", f"{self.requests:,} ({actions})"),
                 ("IDs per bulk request", f"{self.ids_per_request:.1f}"),
                 ("Balance", " → ".join(same_places(self.balance_before, self.balance_after)) + currency),
+                (
+                    "Journal (SQLite)",
+                    ", ".join(f"{state} {n:,}" for state, n in sorted(self.journal.items())),
+                ),
                 ("Time", f"{self.seconds:.1f} s ({self.panel_seconds / 60:.0f} min on the panel's clock)"),
             ],
             numbers=(),
         )
         figures.show_header = False
         return Group(by_kind, figures)
+
+
+@contextlib.asynccontextmanager
+async def _journal(client: AsyncClient) -> AsyncIterator[Tracker]:
+    """A tracker on a temporary SQLite file: each order is journaled under its ref before it is sent."""
+    with tempfile.TemporaryDirectory(prefix="smmapi-demo-") as folder:
+        async with Tracker(client, f"{folder}/orders.db", track=False) as tracker:
+            yield tracker
 
 
 def same_places(*amounts: Decimal) -> list[str]:
@@ -223,7 +241,7 @@ async def _run(*, orders: int, speed: float, seed: int, console: Console | None)
     placed: dict[int, str] = {}
     refused: Counter[str] = Counter()
     first_refusal: list[str] = []
-    async with AsyncClient(panel.url, panel.key, transport=transport) as client:
+    async with AsyncClient(panel.url, panel.key, transport=transport) as client, _journal(client) as tracker:
         before = await client.balance()
         with make_progress(disable=console is None, console=console) as progress:
             placing = progress.add_task("Placing orders", total=orders, detail="")
@@ -232,13 +250,13 @@ async def _run(*, orders: int, speed: float, seed: int, console: Console | None)
             async def place() -> None:
                 for i in jobs:  # one iterator shared by the placers: each order is placed once
                     recipe = _RECIPES[i % len(_RECIPES)]
-                    try:
-                        order = await client.add(**recipe.fields(i))
-                    except SmmError as error:
+                    entry = await tracker.add(ref=f"demo:{i}", **recipe.fields(i))
+                    if entry.order is not None:
+                        placed[entry.order] = recipe.kind
+                    else:  # refused, or unknown: a demo just counts it
+                        error = entry.error or SmmError(entry.state)
                         refused[type(error).__name__] += 1
                         first_refusal[:] = first_refusal or [f"{error} ({type(error).__name__})"]
-                    else:
-                        placed[order] = recipe.kind
                     progress.advance(placing)
 
             async with anyio.create_task_group() as placers:
@@ -262,6 +280,7 @@ async def _run(*, orders: int, speed: float, seed: int, console: Console | None)
                     )
         after = await client.balance()
         stats = client.stats()
+        journal: Counter[str] = Counter([entry.state async for entry in tracker.orders()])
     by_kind: dict[str, Counter[str]] = {}
     for order, kind in placed.items():
         status = tally.latest.get(order)
@@ -283,6 +302,7 @@ async def _run(*, orders: int, speed: float, seed: int, console: Console | None)
         balance_before=before.balance,
         balance_after=after.balance,
         currency=before.currency,
+        journal=journal,
     )
     if console is not None:
         console.print(report.summary())

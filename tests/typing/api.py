@@ -55,3 +55,7 @@ async def use() -> None:
     await traced.aclose()
     untraced = smmapi.AsyncClient("https://panel.example/api/v2", "fake-key", telemetry=False)
     await untraced.aclose()
+    bounded = smmapi.AsyncClient(
+        "https://panel.example/api/v2", "fake-key", max_answer_bytes=64 * 1024 * 1024, trust_env=True
+    )
+    await bounded.aclose()
