@@ -5,6 +5,7 @@ tracking runs with interval=0, so what it waits for is the panel's clock (settle
 The crash tests that kill real processes are in test_tracking_crash.py.
 """
 
+import contextlib
 import datetime
 import inspect
 import json
@@ -39,7 +40,7 @@ def _db(tmp_path: Path) -> Path:
 
 def journal(db: Path) -> list[dict[str, Any]]:
     """The journal's rows as another process would read them."""
-    with sqlite3.connect(db) as connection:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:  # closed, committed
         connection.row_factory = sqlite3.Row
         return [dict(row) for row in connection.execute("SELECT * FROM smmapi_journal ORDER BY id")]
 
@@ -181,7 +182,7 @@ async def test_a_write_left_sending_by_a_dead_tracker_is_unknown_on_the_next_sta
     async with opened(fake, db, track=False) as tracker:
         await tracker.add(ref="done", service=101, link=LINK, quantity=1000)
     # What a process killed between commit and answer leaves: an intent, no answer.
-    with sqlite3.connect(db) as connection:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:  # closed, committed
         connection.execute(
             "INSERT INTO smmapi_journal (ref, action, fields, state, asked_at, owner)"
             " VALUES ('lost', 'add', '{\"service\": 101}', 'sending', 1.0, 7)"
@@ -221,7 +222,7 @@ async def test_one_tracker_at_a_time_per_sqlite_file(fake, db):
 async def test_a_newer_schema_is_refused(fake, db):
     async with opened(fake, db, track=False):
         pass
-    with sqlite3.connect(db) as connection:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:  # closed, committed
         connection.execute("UPDATE smmapi_schema SET version = ?", (smmapi.tracking.SCHEMA_VERSION + 1,))
     with pytest.raises(SchemaVersionError, match="upgrade smmapi"):
         async with opened(fake, db, track=False):
@@ -231,7 +232,7 @@ async def test_a_newer_schema_is_refused(fake, db):
 async def test_the_store_records_its_schema_version(fake, db):
     async with opened(fake, db, track=False):
         pass
-    with sqlite3.connect(db) as connection:
+    with contextlib.closing(sqlite3.connect(db)) as connection, connection:  # closed, committed
         assert connection.execute("SELECT version FROM smmapi_schema").fetchall() == [(1,)]
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 

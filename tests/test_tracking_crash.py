@@ -8,6 +8,7 @@ the end every placed order is followed to its final status. SMMAPI_CRASH_KILLS s
 of kills (`nox -s crash` runs many more than CI's fast profile).
 """
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -168,7 +169,7 @@ def journal(db: str) -> dict[str, dict[str, Any]]:
         with psycopg.connect(db, row_factory=dict_row) as connection:
             rows = connection.execute(query).fetchall()
     else:
-        with sqlite3.connect(db) as connection:
+        with contextlib.closing(sqlite3.connect(db)) as connection:  # `with` alone never closes it
             connection.row_factory = sqlite3.Row
             rows = [dict(row) for row in connection.execute(query)]
     return {row["ref"]: row for row in rows}
