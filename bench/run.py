@@ -686,9 +686,7 @@ def plot(path: Path, report: dict[str, Any]) -> None:
     right.bar([x + 0.2 for x in xs], ours, width=0.4, label="smmapi status()", color="#2a7ab0")
     right.set_xticks(list(xs), groups)
     right.set_ylabel("latency, ms")
-    right.set_title(
-        f"one at a time: +{low['added_p50_ms']:.1f} ms p50 (window {low['window_ms']:g} ms)"
-    )
+    right.set_title(f"one at a time: +{low['added_p50_ms']:.1f} ms p50 (window {low['window_ms']:g} ms)")
     right.set_ylim(0, max(ours) * 1.35)
     right.legend(loc="upper left")
 
