@@ -241,6 +241,7 @@ class AsyncClient:
             # connections, and say so.
             self._wire.gate.closed = True
             self._lookups.fail_pending()
+            self._wire.forget_key()
             if self._owns_http:
                 self._wire.abandon()
             raise ClientClosedError(
@@ -255,6 +256,7 @@ class AsyncClient:
         finally:
             self._wire.gate.close()  # nothing is sent from now on; whoever waits for a slot is let go
             self._lookups.fail_pending()
+            self._wire.forget_key()
             if self._owns_http:
                 with anyio.CancelScope(shield=True):
                     await self._wire.aclose()

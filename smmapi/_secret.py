@@ -65,6 +65,14 @@ class Secret:
         """The string itself; only the request body may use it."""
         return self._value
 
+    def forget(self) -> None:
+        """Leave the log filter's keys, once the client is closed.
+
+        Masking a closed client's key in other clients' log lines could only garble them (a toy
+        key such as ``"100"`` inside an order ID).
+        """
+        _LIVE.discard(self)
+
     def __repr__(self) -> str:
         return "Secret('********')"
 

@@ -272,6 +272,10 @@ class Wire:
         self._in_flight = 0
         self._idle: anyio.Event | None = None
 
+    def forget_key(self) -> None:
+        """The client is closed: its key leaves the log filter (:meth:`Secret.forget`)."""
+        self._key.forget()
+
     def scrub(self, error: E) -> E:
         """``error`` with the key masked along its chain, tracebacks dropped (:meth:`Secret.scrub`)."""
         return self._key.scrub(error)

@@ -504,3 +504,18 @@ async def test_key_is_never_in_a_closed_client_error(make_client):
     assert [text for text in texts_of(error) if KEY in text] == []
     rendered = "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
     assert KEY not in rendered
+
+
+@pytest.mark.anyio
+async def test_a_closed_clients_key_leaves_the_log_filter(caplog):
+    caplog.set_level(logging.WARNING, logger="smmapi")
+    balance = httpx.MockTransport(lambda _: httpx.Response(200, json={"balance": "1", "currency": "USD"}))
+    toy = smmapi.AsyncClient(URL, "100", transport=balance)  # a toy key, inside every ID from 10001
+    async with toy:
+        await toy.balance()
+        logging.getLogger("smmapi").warning("order 10001 placed")
+    logging.getLogger("smmapi").warning("order 10001 placed")
+    assert [record.getMessage() for record in caplog.records] == [
+        "order [key]01 placed",  # masked while the client is open: a key is masked in any log line
+        "order 10001 placed",  # closed (though still referenced): its key garbles no one's lines
+    ]
