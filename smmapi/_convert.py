@@ -490,21 +490,7 @@ def _fast_count(value: Any) -> int | None:
     """``remains`` or ``start_count`` as :func:`_optional_count` reads it (which raises for a bad one)."""
     if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
         return int(value)
-    if type(value) is int:
-        return value
     return _optional_count(value)
-
-
-def _fast_amount(value: Any) -> Decimal | None:
-    """``charge`` as :func:`_optional_decimal` reads it (which raises for a bad one)."""
-    if type(value) is str and value:
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return _optional_decimal(value)
-        if number.is_finite():
-            return number
-    return _optional_decimal(value)
 
 
 def read_order_status(item: Any, order: int) -> OrderStatus | None:
@@ -527,7 +513,7 @@ def read_order_status(item: Any, order: int) -> OrderStatus | None:
             order=order,
             status=_order_state(status),
             status_text=status,
-            charge=_fast_amount(item.get("charge")),
+            charge=_optional_decimal(item.get("charge")),
             start_count=_fast_count(item.get("start_count")),
             remains=_fast_count(item.get("remains")),
             currency=None if currency is None else (currency.strip() or None),

@@ -920,6 +920,9 @@ def full_rules(item: Any, order: int) -> Any:
 @example(item=status(), order=1)
 @example(item={"status": "Completed", "remains": "\u00b2"}, order=1)
 @example(item={"status": "Completed", "charge": " 1.50 ", "currency": " "}, order=1)
+@example(item={"status": "Completed", "charge": "1E+999999999999999999"}, order=1)
+@example(item={"status": "Completed", "charge": "0.0000000000000000000001"}, order=1)
+@example(item={"status": "Completed", "remains": 10**30}, order=1)
 def test_the_fast_path_reads_a_status_item_exactly_as_the_full_rules(item, order):
     fast = read_order_status(item, order)
     if fast is None:
