@@ -87,16 +87,21 @@ def lookups(panel: FakePanel, action: str = "status") -> int:
 
 
 @pytest.mark.parametrize(
-    ("dialect", "budget"),
+    ("dialect", "budget", "learnt"),
     [
-        pytest.param(Dialect(), lambda n: math.ceil(n / 100), id="textbook"),
-        pytest.param(Dialect.SMARTPANEL, lambda n: math.ceil(n / 100), id="smartpanel"),
-        pytest.param(Dialect.BOOSTEDSMM, lambda n: n + 3, id="boosted"),
-        pytest.param(Dialect(whole_list=True), lambda n: 1 + 2 * math.ceil(math.log2(100)), id="whole-list"),
-        pytest.param(Dialect(bulk_limit=50), lambda n: 20, id="limit-50"),
+        pytest.param(Dialect(), lambda n: math.ceil(n / 100), (True, 100), id="textbook"),
+        pytest.param(Dialect.SMARTPANEL, lambda n: math.ceil(n / 100), (True, 100), id="smartpanel"),
+        pytest.param(Dialect.BOOSTEDSMM, lambda n: n + 3, (False, 1), id="boosted"),
+        pytest.param(
+            Dialect(whole_list=True),
+            lambda n: math.ceil(n / 100) + 2 * math.ceil(math.log2(100)),
+            (True, 100),
+            id="whole-list",
+        ),
+        pytest.param(Dialect(bulk_limit=50), lambda n: 20, (True, 50), id="limit-50"),
     ],
 )
-async def test_every_caller_gets_its_own_status_within_the_dialects_budget(dialect, budget):
+async def test_every_caller_gets_its_own_status_within_the_dialects_budget(dialect, budget, learnt):
     panel = FakePanel(dialect=dialect, outcomes=SURE, balance=Decimal(1000))
     with bounded():
         async with smmapi.AsyncClient(
@@ -104,8 +109,10 @@ async def test_every_caller_gets_its_own_status_within_the_dialects_budget(diale
         ) as client:
             orders = await place(client, 150)
             panel.settle()
-            asked = [*orders, 999_999]
+            asked = [999_999, *orders]  # the unknown ID shares a bulk request with known ones
             results = await client.statuses(asked)
+            dialect_seen = client.dialect["status"]
+    assert (dialect_seen.bulk, dialect_seen.batch_size) == learnt  # the fake spoke its dialect
     assert lookups(panel) <= budget(len(asked))
     assert isinstance(results.pop(999_999), smmapi.UnknownIdError)
     assert {order: (value.order, value.status) for order, value in results.items()} == {
