@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -40,19 +40,33 @@ class Reservation(Protocol):
     def release(self) -> None: ...
 
 
-class _Entry:
-    """One key in a batch, shared by every caller that asked for it."""
+#: The outcome of an entry not resolved yet.
+_PENDING: Final = object()
 
-    __slots__ = ("batch", "callers", "done", "key", "outcome", "waiters")
+
+class _Entry:
+    """One key in a batch, shared by every caller that asked for it.
+
+    Four slots, no more: a hundred thousand IDs may be pending at once.
+    """
+
+    __slots__ = ("batch", "key", "outcome", "waiters")
 
     def __init__(self, key: Any, batch: _Batch) -> None:
         self.key = key
         self.batch = batch
         self.waiters = 0
-        self.done = False
-        self.outcome: Any = None
-        #: What ``capture`` gave for each caller, if the batcher captures anything.
-        self.callers: list[Any] | None = None
+        self.outcome: Any = _PENDING
+
+
+class _CapturedEntry(_Entry):
+    """An entry of a batcher that captures something of each caller (see ``Batcher(capture=)``)."""
+
+    __slots__ = ("callers",)
+
+    def __init__(self, key: Any, batch: _Batch) -> None:
+        super().__init__(key, batch)
+        self.callers: list[Any] = []
 
 
 class _Batch:
@@ -69,7 +83,7 @@ class _Batch:
         self.sent = False
 
     def live_keys(self) -> list[Any]:
-        return [key for key, entry in self.entries.items() if entry.waiters > 0 and not entry.done]
+        return [key for key, entry in self.entries.items() if entry.waiters > 0 and entry.outcome is _PENDING]
 
 
 class Batcher(Generic[K, V, R]):
@@ -110,6 +124,7 @@ class Batcher(Generic[K, V, R]):
         self._interrupted = interrupted
         self._describe = describe
         self._capture = capture
+        self._entry_class = _Entry if capture is None else _CapturedEntry
         self._entries: dict[K, _Entry] = {}
         self._open: _Batch | None = None
         self._closed = False
@@ -133,25 +148,25 @@ class Batcher(Generic[K, V, R]):
             batch = self._open
             if batch is None:
                 batch = self._open = _Batch(anyio.current_time() + self._window)
-            entry = self._entries[key] = batch.entries[key] = _Entry(key, batch)
+            entry = self._entries[key] = batch.entries[key] = self._entry_class(key, batch)
             if len(batch.entries) >= self.max_size:
                 self._open = None
                 batch.full.set()
         entry.waiters += 1
         if self._capture is not None:
-            self._note_caller(entry, self._capture())
+            caller = self._capture()
+            if caller is not None:
+                entry.callers.append(caller)  # type: ignore[attr-defined]
         return entry
-
-    @staticmethod
-    def _note_caller(entry: _Entry, caller: Any) -> None:
-        if caller is not None:
-            if entry.callers is None:
-                entry.callers = []
-            entry.callers.append(caller)
 
     def callers(self, keys: Iterable[K]) -> list[Any]:
         """What ``capture`` gave for the callers of ``keys`` still pending."""
-        return [caller for key in keys if (entry := self._entries.get(key)) for caller in entry.callers or ()]
+        return [
+            caller
+            for key in keys
+            if isinstance(entry := self._entries.get(key), _CapturedEntry)
+            for caller in entry.callers
+        ]
 
     async def get(self, key: K) -> V:
         """The value for ``key``; its error is raised."""
@@ -191,7 +206,7 @@ class Batcher(Generic[K, V, R]):
         try:
             while True:
                 for pending in mine:  # the first entry still pending
-                    if not pending.done:
+                    if pending.outcome is _PENDING:
                         break
                 else:
                     return
@@ -217,7 +232,7 @@ class Batcher(Generic[K, V, R]):
             entry.waiters -= 1
             if entry.waiters > 0:
                 continue
-            if entry.done:
+            if entry.outcome is not _PENDING:
                 orphaned.append(entry)
             elif not batch.sent:
                 del batch.entries[entry.key]
@@ -245,7 +260,7 @@ class Batcher(Generic[K, V, R]):
     def _prune(self, batch: _Batch) -> None:
         """Drop the unsent entries no caller waits for any more (left behind by a cut-off read)."""
         for key, entry in list(batch.entries.items()):
-            if entry.waiters <= 0 and not entry.done:
+            if entry.waiters <= 0 and entry.outcome is _PENDING:
                 del batch.entries[key]
                 if self._entries.get(key) is entry:
                     del self._entries[key]
@@ -347,11 +362,11 @@ class Batcher(Generic[K, V, R]):
             outcome = outcomes.get(key)
             if key not in outcomes:
                 outcome = SmmError(f"{self._describe}: no outcome for {key!r}")
-            if entry.done:
+            if entry.outcome is not _PENDING:
                 if self._shield and batch.sent:
                     late.append(f"{key}: {outcome!r}")
                 continue
-            entry.outcome, entry.done = outcome, True
+            entry.outcome = outcome
             if self._entries.get(key) is entry:
                 del self._entries[key]
             if entry.waiters <= 0:
@@ -399,7 +414,7 @@ class Batcher(Generic[K, V, R]):
                 interrupted.append(f"{entry.key}: {outcome!r}")
             else:
                 outcome = unanswered
-            entry.outcome, entry.done = outcome, True
+            entry.outcome = outcome
             entry.batch.wake.set()
         self._entries.clear()
         if interrupted:

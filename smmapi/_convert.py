@@ -23,6 +23,7 @@ from ._models import (
     RefillState,
     RefillStatus,
     Service,
+    read_only,
 )
 
 __all__ = [
@@ -360,9 +361,10 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     if len(wanted) == 1 and not by_id and "status" in _lower_keys(answer):
         # An answer in the single form, to the single form or to a bulk form of one ID.
         by_id[wanted[0]] = answer
-    if wanted and not by_id.keys() & set(wanted):
+    asked = set(wanted)
+    if wanted and not by_id.keys() & asked:
         return None
-    unasked = by_id.keys() - set(wanted)
+    unasked = by_id.keys() - asked
     if unasked:
         log.debug("ignoring %d IDs the panel sent but nobody asked", len(unasked))
     result: dict[int, Any] = {}
@@ -493,6 +495,60 @@ def _fast_count(value: Any) -> int | None:
     return _optional_count(value)
 
 
+#: A text this short, in plain notation, has at most 18 decimal places: only its digits before
+#: the point and its finiteness are left to check.
+_PLAIN_MONEY_LENGTH: Final = _MOST_MONEY_PLACES + 1
+
+
+def _fast_money(value: Any) -> Decimal | None:
+    """``charge`` as :func:`_optional_decimal` reads it (which raises for a bad one)."""
+    if type(value) is str and 0 < len(value) <= _PLAIN_MONEY_LENGTH and "e" not in value and "E" not in value:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            return _optional_decimal(value)  # raises, with the rules' own message
+        if number.is_finite() and number.adjusted() < _MOST_MONEY_DIGITS:
+            return number
+    return _optional_decimal(value)
+
+
+# The slots of OrderStatus, set one by one: what its __init__ does after handling keywords,
+# defaults and the converter of ``extra``, which cost more than reading the item.
+(
+    _set_order,
+    _set_status,
+    _set_status_text,
+    _set_charge,
+    _set_start_count,
+    _set_remains,
+    _set_currency,
+    _set_extra,
+) = (getattr(OrderStatus, field.name).__set__ for field in attrs.fields(OrderStatus))
+_NO_EXTRA: Final = read_only({})
+
+
+def _new_order_status(  # noqa: PLR0917  (the fields of OrderStatus, in order)
+    order: int,
+    status: OrderState,
+    status_text: str,
+    charge: Decimal | None,
+    start_count: int | None,
+    remains: int | None,
+    currency: str | None,
+) -> OrderStatus:
+    """``OrderStatus(...)`` with no ``extra``, for values the rules have read."""
+    made: OrderStatus = object.__new__(OrderStatus)
+    _set_order(made, order)
+    _set_status(made, status)
+    _set_status_text(made, status_text)
+    _set_charge(made, charge)
+    _set_start_count(made, start_count)
+    _set_remains(made, remains)
+    _set_currency(made, currency)
+    _set_extra(made, _NO_EXTRA)
+    return made
+
+
 def read_order_status(item: Any, order: int) -> OrderStatus | None:
     """The :class:`OrderStatus` of an item of the common shape, or ``None``: read it with the rules.
 
@@ -509,14 +565,14 @@ def read_order_status(item: Any, order: int) -> OrderStatus | None:
     if type(status) is not str or (currency is not None and type(currency) is not str):
         return None
     try:
-        return OrderStatus(
-            order=order,
-            status=_order_state(status),
-            status_text=status,
-            charge=_optional_decimal(item.get("charge")),
-            start_count=_fast_count(item.get("start_count")),
-            remains=_fast_count(item.get("remains")),
-            currency=None if currency is None else (currency.strip() or None),
+        return _new_order_status(
+            order,
+            _order_state(status),
+            status,
+            _fast_money(item.get("charge")),
+            _fast_count(item.get("start_count")),
+            _fast_count(item.get("remains")),
+            None if currency is None else (currency.strip() or None),
         )
     except _LooseValueError:
         return None

@@ -376,10 +376,11 @@ def error_text(value: Any) -> str | None:
     """
     if isinstance(value, Mapping):
         for key, text in value.items():
-            # The length check first: this runs on every item of every bulk answer.
+            # The cheap checks first: this runs on every key of every bulk answer, mostly IDs.
             if (
                 isinstance(key, str)
                 and len(key) < 12
+                and not key.isdigit()
                 and key.strip().lower() == "error"
                 and text not in (None, "", False)
             ):

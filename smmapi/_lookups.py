@@ -601,7 +601,29 @@ class Lookups:
         if self._dialects[spec.action].bulk is None:
             self._learn(spec, bulk=True, why=f"the panel answers {spec.bulk}= by ID")
         # A read's outcome never names its fields: the request's serve every ID.
-        return {key: self._decide(spec, key, fields, items[key], answer) for key in keys}
+        return self._read_items(spec, keys, fields, items, answer)
+
+    def _read_items(
+        self, spec: Spec, keys: Sequence[int], fields: Mapping[str, str], items: dict[int, Any], answer: Any
+    ) -> dict[int, Any]:
+        """Each ID's outcome from its item in the answer to a bulk read.
+
+        An item that reads is its value, the first case of :func:`outcome`, taken here without
+        the calls around it (a statuses() call may read a hundred thousand items); any other
+        item goes through :func:`outcome`.
+        """
+        read, converter = spec.read, self._converter
+        results: dict[int, Any] = {}
+        for key in keys:
+            item = items[key]
+            if not isinstance(item, BaseException):
+                try:
+                    results[key] = read(converter, key, item)
+                    continue
+                except SmmError:
+                    pass
+            results[key] = self._decide(spec, key, fields, item, answer)
+        return results
 
     async def _refused(self, spec: Spec, keys: Sequence[int], refusal: PanelError) -> dict[int, Any]:
         """Each ID's outcome after a bulk read was refused as a whole, naming no ID.
