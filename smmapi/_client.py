@@ -183,6 +183,8 @@ class AsyncClient:
         )
         self._converter = make_converter()
         self._loop_token: object | None = None
+        #: The asyncio loop the client is bound to, if it is one: told without asking anyio.
+        self._asyncio_loop: object | None = None
         self._services = Cached(self._fetch_services, catalogue_ttl)
         self._products = Cached(self._fetch_products, catalogue_ttl)
         self._lookups = Lookups(
@@ -272,13 +274,14 @@ class AsyncClient:
 
     def _enter(self) -> None:
         """Check the client may be used here, and bind it to the running event loop."""
-        if self._state is _State.OPENED and self._loop_token is _running_asyncio_loop():
-            return  # anyio's token of an asyncio loop is the loop: this is its own loop, cheaply told
+        if self._state is _State.OPENED and self._asyncio_loop is _running_asyncio_loop() is not None:
+            return  # its own asyncio loop, cheaply told: anyio's token costs more than a lookup
         if self._state is _State.CLOSED:
             raise ClientClosedError("this client is closed")
         token = anyio.lowlevel.current_token()
         if self._loop_token is None:
             self._loop_token = token
+            self._asyncio_loop = _running_asyncio_loop()
         elif self._loop_token != token:
             raise ClientClosedError(
                 "this client belongs to another event loop; make one client per event loop"
