@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any, Final, Literal
 
 import attrs
@@ -32,15 +33,19 @@ def _number(value: int | Decimal) -> str:
 
 
 def _encode(value: Any, style: NumberStyle, out: list[str]) -> None:
-    if isinstance(value, Num):
+    # The common types told by identity first: a bulk answer of 100 statuses is ~1,000 values.
+    kind = type(value)
+    if kind is str:
+        out.append(_quote(value))
+    elif kind is Num:
         text = _number(value.value)
         quoted = value.quoted if style == "canonical" else style == "strings"
         out.append(f'"{text}"' if quoted else text)
-    elif isinstance(value, Mapping):
+    elif kind is dict or isinstance(value, Mapping):
         out.append("{")
         for index, (key, item) in enumerate(value.items()):
             out.append(", " if index else "")
-            out.append(json.dumps(str(key)))
+            out.append(_quote(str(key)))
             out.append(": ")
             _encode(item, style, out)
         out.append("}")
