@@ -140,24 +140,31 @@ class Batcher(Generic[K, V, R]):
         if self._closed:
             raise ClientClosedError("this client is closed")
 
-    def _enqueue(self, key: K) -> _Entry:
-        """Join the entry of ``key``, or add it to the open batch (opening one if need be)."""
-        self.lookups += 1
-        entry = self._entries.get(key)
-        if entry is None:
-            batch = self._open
-            if batch is None:
-                batch = self._open = _Batch(anyio.current_time() + self._window)
-            entry = self._entries[key] = batch.entries[key] = self._entry_class(key, batch)
-            if len(batch.entries) >= self.max_size:
-                self._open = None
-                batch.full.set()
-        entry.waiters += 1
-        if self._capture is not None:
-            caller = self._capture()
+    def _enqueue(self, keys: Iterable[K]) -> list[_Entry]:
+        """Join the entry of each key, or add it to the open batch (opening batches as they fill)."""
+        pending = self._entries
+        make, size = self._entry_class, self.max_size
+        batch = self._open
+        members = batch.entries if batch is not None else {}
+        caller = None if self._capture is None else self._capture()
+        entries = []
+        for key in keys:
+            entry = pending.get(key)
+            if entry is None:
+                if batch is None:
+                    batch = _Batch(anyio.current_time() + self._window)
+                    members = batch.entries
+                entry = pending[key] = members[key] = make(key, batch)
+                if len(members) >= size:
+                    batch.full.set()
+                    batch = None
+            entry.waiters += 1
             if caller is not None:
                 entry.callers.append(caller)  # type: ignore[attr-defined]
-        return entry
+            entries.append(entry)
+        self._open = batch
+        self.lookups += len(entries)
+        return entries
 
     def callers(self, keys: Iterable[K]) -> list[Any]:
         """What ``capture`` gave for the callers of ``keys`` still pending."""
@@ -171,8 +178,9 @@ class Batcher(Generic[K, V, R]):
     async def get(self, key: K) -> V:
         """The value for ``key``; its error is raised."""
         self._check_open()
-        entry = self._enqueue(key)
-        await self._take_part([entry])
+        mine = self._enqueue((key,))
+        await self._take_part(mine)
+        entry = mine[0]
         outcome = entry.outcome
         if isinstance(outcome, BaseException):
             # Callers of one key share its error: raise it without the others' traceback frames.
@@ -182,7 +190,7 @@ class Batcher(Generic[K, V, R]):
     async def get_many(self, keys: Iterable[K]) -> dict[K, V | SmmError]:
         """The value or error of each key, in the order given (keys must be unique)."""
         self._check_open()
-        entries = [self._enqueue(key) for key in keys]
+        entries = self._enqueue(keys)
         by_batch: dict[_Batch, list[_Entry]] = {}
         for entry in entries:
             by_batch.setdefault(entry.batch, []).append(entry)

@@ -456,18 +456,14 @@ class Lookups:
         coalesced = None
         if self._telemetry.on and keys:
             coalesced = Coalesced(keys, self.batchers[action].callers(keys))
+        posting = self._wire.post(
+            action, fields, write=write, ids=len(keys), slot=slot, keep=keep, then=then, coalesced=coalesced
+        )
         try:
-            with anyio.fail_after(self._write_bound if write else None):
-                return await self._wire.post(
-                    action,
-                    fields,
-                    write=write,
-                    ids=len(keys),
-                    slot=slot,
-                    keep=keep,
-                    then=then,
-                    coalesced=coalesced,
-                )
+            if not write:  # bounded per attempt by the wire; no scope to pay for
+                return await posting
+            with anyio.fail_after(self._write_bound):  # a write's whole time, retries included
+                return await posting
         except (SmmError, TimeoutError) as error:
             if not isinstance(error, ClientClosedError):
                 self.counts["request_failures"] += 1

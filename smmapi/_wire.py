@@ -255,6 +255,7 @@ class Wire:
     ) -> None:
         filter_loggers()
         self.url = url
+        self._target = httpx.URL(url)  # parsed once: httpx would parse a text on every request
         self.telemetry = telemetry
         self._key = key
         self._http = http_client
@@ -441,7 +442,7 @@ class Wire:
         """
         try:
             request = self._http.build_request(
-                "POST", self.url, content=_encode(self._key, action, fields), headers=self._headers
+                "POST", self._target, content=_encode(self._key, action, fields), headers=self._headers
             )
             # httpx bounds each step; this bounds the whole, so a panel trickling bytes (or a
             # transport that ignores timeouts) cannot keep a request going for ever.
