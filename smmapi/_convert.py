@@ -349,6 +349,9 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     wanted = list(ids)
     if not isinstance(answer, Mapping):
         raise UnreadableAnswerError(f"expected an object keyed by ID: {shown(answer)}")
+    plain = _split_plain(answer, wanted)
+    if plain is not None:
+        return plain
     by_id: dict[int, Any] = {}
     for raw, item in answer.items():
         if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= _MOST_DIGITS:
@@ -367,19 +370,35 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
     unasked = by_id.keys() - asked
     if unasked:
         log.debug("ignoring %d IDs the panel sent but nobody asked", len(unasked))
+    return {key: _item_outcome(by_id[key]) if key in by_id else _missing(key) for key in wanted}
+
+
+_ABSENT: Final = object()
+
+
+def _split_plain(answer: Mapping[str, Any], wanted: list[int]) -> dict[int, Any] | None:
+    """:func:`split_by_id` of an answer keyed by exactly the asked IDs, as plain digits; else ``None``.
+
+    Nearly every bulk answer is one: each ID is found by its own text, with no key to read.
+    """
+    if len(answer) != len(wanted) or not wanted or min(wanted) <= 0 or max(wanted) >= _ID_BOUND:
+        return None  # (an ID no panel could send is never found, as answer_id reads keys)
     result: dict[int, Any] = {}
     for key in wanted:
-        if key not in by_id:
-            result[key] = _missing(key)
-            continue
-        item = by_id[key]
-        if isinstance(item, str):
-            result[key] = panel_error(item)
-        elif type(item) is dict and item.keys() <= _STATUS_FIELDS:
-            result[key] = item  # the common shape of a status item has no room for an error
-        else:
-            result[key] = item_error(item) or item
+        item = answer.get(str(key), _ABSENT)
+        if item is _ABSENT:
+            return None
+        result[key] = _item_outcome(item)
     return result
+
+
+def _item_outcome(item: Any) -> Any:
+    """An item of a bulk answer, or the :class:`PanelError` it is."""
+    if type(item) is dict and _STATUS_FIELDS.issuperset(item):
+        return item  # the common shape of a status item has no room for an error
+    if isinstance(item, str):
+        return panel_error(item)
+    return item_error(item) or item
 
 
 def split_list(answer: Any, ids: Iterable[int], *, id_field: str, value_field: str) -> dict[int, Any] | None:
@@ -558,7 +577,7 @@ def read_order_status(item: Any, order: int) -> OrderStatus | None:
     generated items) in a fraction of the time, skipping the matching of names without case and
     the converter's generic machinery. Any other item, or a value no rule reads, is ``None``.
     """
-    if type(item) is not dict or not item.keys() <= _STATUS_FIELDS:
+    if type(item) is not dict or not _STATUS_FIELDS.issuperset(item):
         return None
     status = item.get("status")
     currency = item.get("currency")

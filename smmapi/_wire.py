@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import anyio
 import httpx
@@ -145,8 +145,15 @@ class RateLimiter:
             await anyio.sleep(start - now)
 
 
+def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
+    """``quote_plus(text)``, a list of IDs told at once: quote_plus quotes it a byte at a time."""
+    if text.isascii() and text.replace(",", "").isalnum():
+        return text.replace(",", "%2C")
+    return quote_plus(text, safe, encoding, errors)
+
+
 def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
-    return urlencode({"key": key.reveal(), "action": action, **fields}).encode()
+    return urlencode({"key": key.reveal(), "action": action, **fields}, quote_via=_quote).encode()
 
 
 #: What :func:`parse_json` gives for a text that is not JSON.

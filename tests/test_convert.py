@@ -4,6 +4,7 @@ import contextlib
 import json
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote_plus
 
 import attrs
 import cattrs
@@ -35,7 +36,7 @@ from smmapi._convert import (
     split_list,
     structure,
 )
-from smmapi._wire import UNREADABLE, parse_json
+from smmapi._wire import UNREADABLE, _quote, parse_json
 
 MODELS = [Balance, Service, Product, OrderStatus, ProductOrderStatus, RefillStatus]
 
@@ -787,6 +788,16 @@ def test_any_text_parses_or_is_unreadable(text):
     answer = parse_json(text)
 
     assert (answer is UNREADABLE) == (expected is UNREADABLE)
+
+
+@given(text=st.text() | st.lists(st.integers(1, 10**18 - 1)).map(lambda ids: ",".join(map(str, ids))))
+@example(text="1,2,3")
+@example(text="12,\u0661")
+@example(text="a,b c")
+@example(text="")
+def test_a_form_value_is_quoted_as_quote_plus_quotes_it(text):
+    # The wire tells a list of IDs at once; any other text goes through quote_plus itself.
+    assert _quote(text) == quote_plus(text)
 
 
 @pytest.mark.parametrize("model", [pytest.param(m, id=m.__name__) for m in MODELS])
