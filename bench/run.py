@@ -768,7 +768,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--thirdparty-lookups", type=int, default=500, help="scenario 1: lookups for each third-party client"
     )
-    parser.add_argument("--samples", type=int, default=200, help="scenario 2: sequential lookups each")
+    parser.add_argument("--samples", type=int, default=500, help="scenario 2: sequential lookups each")
     parser.add_argument("--cpu-lookups", type=int, default=10_000, help="scenario 3: lookups")
     parser.add_argument("--pending", type=int, default=100_000, help="scenario 4: pending IDs")
     parser.add_argument("--watch-orders", type=int, default=10_000, help="scenario 5: orders followed")
