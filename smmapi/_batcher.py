@@ -100,8 +100,9 @@ class Batcher(Generic[K, V, R]):
         interrupted: The error of a key whose shielded batch was interrupted all the same (plain
             asyncio ``Task.cancel()`` goes through anyio's shields).
         describe: Names a batch in the WARNING logged when no caller is left for its outcome.
-        capture: Called as each caller asks for a key; what it returns (unless ``None``) is
-            listed by :meth:`callers` while the key is pending (for tracing: the caller's span).
+        capture: Called once per ``get`` or ``get_many`` call, as it asks; what it returns (unless
+            ``None``) is listed by :meth:`callers` for each of the call's keys while the key is
+            pending (for tracing: the caller's span).
     """
 
     def __init__(
@@ -148,22 +149,24 @@ class Batcher(Generic[K, V, R]):
         members = batch.entries if batch is not None else {}
         caller = None if self._capture is None else self._capture()
         entries = []
-        for key in keys:
-            entry = pending.get(key)
-            if entry is None:
-                if batch is None:
-                    batch = _Batch(anyio.current_time() + self._window)
-                    members = batch.entries
-                entry = pending[key] = members[key] = make(key, batch)
-                if len(members) >= size:
-                    batch.full.set()
-                    batch = None
-            entry.waiters += 1
-            if caller is not None:
-                entry.callers.append(caller)  # type: ignore[attr-defined]
-            entries.append(entry)
-        self._open = batch
-        self.lookups += len(entries)
+        try:
+            for key in keys:
+                entry = pending.get(key)
+                if entry is None:
+                    if batch is None:
+                        batch = _Batch(anyio.current_time() + self._window)
+                        members = batch.entries
+                    entry = pending[key] = members[key] = make(key, batch)
+                    if len(members) >= size:
+                        batch.full.set()
+                        batch = None
+                entry.waiters += 1
+                if caller is not None:
+                    entry.callers.append(caller)  # type: ignore[attr-defined]
+                entries.append(entry)
+        finally:
+            self._open = batch  # the batch left open, even if iterating the keys failed part way
+            self.lookups += len(entries)
         return entries
 
     def callers(self, keys: Iterable[K]) -> list[Any]:

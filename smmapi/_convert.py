@@ -389,7 +389,7 @@ def _split_plain(answer: Mapping[str, Any], wanted: list[int]) -> dict[int, Any]
         if item is _ABSENT:
             return None
         result[key] = _item_outcome(item)
-    return result
+    return result if len(result) == len(answer) else None  # (an ID asked twice: the full reading)
 
 
 def _item_outcome(item: Any) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 import anyio
 import httpx
@@ -145,15 +145,17 @@ class RateLimiter:
             await anyio.sleep(start - now)
 
 
-def _quote(text: str, safe: str = "", encoding: str | None = None, errors: str | None = None) -> str:
-    """``quote_plus(text)``, a list of IDs told at once: quote_plus quotes it a byte at a time."""
+def _form_value(text: str) -> str:
+    """``quote_plus(text)``: a list of IDs told at once, where quote_plus quotes it a byte at a time."""
     if text.isascii() and text.replace(",", "").isalnum():
         return text.replace(",", "%2C")
-    return quote_plus(text, safe, encoding, errors)
+    return quote_plus(text)
 
 
 def _encode(key: Secret, action: str, fields: Mapping[str, str]) -> bytes:
-    return urlencode({"key": key.reveal(), "action": action, **fields}, quote_via=_quote).encode()
+    """The form, as ``urlencode`` writes it."""
+    form = {"key": key.reveal(), "action": action, **fields}
+    return "&".join(f"{quote_plus(name)}={_form_value(value)}" for name, value in form.items()).encode()
 
 
 #: What :func:`parse_json` gives for a text that is not JSON.
@@ -261,8 +263,7 @@ class Wire:
         telemetry: Telemetry = OFF,
     ) -> None:
         filter_loggers()
-        self.url = url
-        self._target = httpx.URL(url)  # parsed once: httpx would parse a text on every request
+        self._url = httpx.URL(url)  # parsed once: httpx would parse a text on every request
         self.telemetry = telemetry
         self._key = key
         self._http = http_client
@@ -449,7 +450,7 @@ class Wire:
         """
         try:
             request = self._http.build_request(
-                "POST", self._target, content=_encode(self._key, action, fields), headers=self._headers
+                "POST", self._url, content=_encode(self._key, action, fields), headers=self._headers
             )
             # httpx bounds each step; this bounds the whole, so a panel trickling bytes (or a
             # transport that ignores timeouts) cannot keep a request going for ever.

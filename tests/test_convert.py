@@ -4,7 +4,8 @@ import contextlib
 import json
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote_plus
+from unittest import mock
+from urllib.parse import quote_plus, urlencode
 
 import attrs
 import cattrs
@@ -26,6 +27,7 @@ from smmapi import (
     UnknownIdError,
     UnreadableAnswerError,
 )
+from smmapi import _convert as convert_module
 from smmapi._convert import (
     answer_id,
     make_converter,
@@ -36,7 +38,8 @@ from smmapi._convert import (
     split_list,
     structure,
 )
-from smmapi._wire import UNREADABLE, _quote, parse_json
+from smmapi._secret import Secret
+from smmapi._wire import UNREADABLE, _encode, _form_value, parse_json
 
 MODELS = [Balance, Service, Product, OrderStatus, ProductOrderStatus, RefillStatus]
 
@@ -797,7 +800,17 @@ def test_any_text_parses_or_is_unreadable(text):
 @example(text="")
 def test_a_form_value_is_quoted_as_quote_plus_quotes_it(text):
     # The wire tells a list of IDs at once; any other text goes through quote_plus itself.
-    assert _quote(text) == quote_plus(text)
+    assert _form_value(text) == quote_plus(text)
+
+
+@given(fields=st.dictionaries(st.text(min_size=1), st.text()))
+@example(fields={"orders": "1,2,3", "extra field[]": "a b&c=d"})
+def test_the_form_is_written_as_urlencode_writes_it(fields):
+    key = Secret("fake-key-for-tests-0000")
+    assert (
+        _encode(key, "status", fields)
+        == urlencode({"key": key.reveal(), "action": "status", **fields}).encode()
+    )
 
 
 @pytest.mark.parametrize("model", [pytest.param(m, id=m.__name__) for m in MODELS])
@@ -990,6 +1003,50 @@ def test_the_common_shapes_of_a_status_item_take_the_fast_path(item):
 )
 def test_any_other_status_item_takes_the_full_rules(item):
     assert read_order_status(item, 7) is None
+
+
+def _outcomes(split):
+    """A split's outcomes, errors told by their type and text (each split makes its own)."""
+    if split is None:
+        return None
+    return {
+        key: (type(value), str(value)) if isinstance(value, Exception) else value
+        for key, value in split.items()
+    }
+
+
+_ASKED = st.lists(st.sampled_from([1, 7, 12, 10**18 - 1, 0, 10**18]), min_size=1, max_size=4)
+_ITEMS = st.sampled_from(
+    [{"status": "Pending"}, {"error": "Incorrect order ID"}, "Incorrect order ID", None, [1]]
+)
+
+
+@given(
+    ids=_ASKED,
+    keys=st.lists(st.sampled_from(["1", "7", "12", "012", " 7", "999999999999999999", "0", "x"]), max_size=4),
+    items=st.lists(_ITEMS, min_size=4, max_size=4),
+    by_asked=st.booleans(),
+)
+@example(
+    ids=[1, 1, 1],
+    keys=["1", "1 "],
+    items=["Incorrect order ID", {"status": "Pending"}, None, None],
+    by_asked=False,
+)
+def test_an_answer_keyed_by_the_asked_ids_splits_as_the_full_reading_splits_it(ids, keys, items, by_asked):
+    # split_by_id looks the asked IDs up in an answer keyed by exactly them; any answer splits so.
+    names = [str(key) for key in ids] if by_asked else keys
+    answer = dict(zip(names, items, strict=False))
+    try:
+        fast = _outcomes(split_by_id(answer, ids))
+    except SmmError as error:
+        fast = type(error)
+    with mock.patch.object(convert_module, "_split_plain", return_value=None):
+        try:
+            full = _outcomes(split_by_id(answer, ids))
+        except SmmError as error:
+            full = type(error)
+    assert fast == full
 
 
 @given(raw=st.from_regex(r"\A[0-9]{1,20}\Z") | st.text(max_size=6))
