@@ -100,6 +100,8 @@ class Batcher(Generic[K, V, R]):
         interrupted: The error of a key whose shielded batch was interrupted all the same (plain
             asyncio ``Task.cancel()`` goes through anyio's shields).
         describe: Names a batch in the WARNING logged when no caller is left for its outcome.
+        lanes: How many batches of one ``get_many`` call are led at once (the request slots): each
+            lane leads its share of the call's batches in turn. ``None``: a lane per batch.
         capture: Called once per ``get`` or ``get_many`` call, as it asks; what it returns (unless
             ``None``) is listed by :meth:`callers` for each of the call's keys while the key is
             pending (for tracing: the caller's span).
@@ -115,6 +117,7 @@ class Batcher(Generic[K, V, R]):
         shield: bool = False,
         interrupted: Callable[[K], SmmError] | None = None,
         describe: str = "batch",
+        lanes: int | None = None,
         capture: Callable[[], Any] | None = None,
     ) -> None:
         self._send = send
@@ -124,6 +127,7 @@ class Batcher(Generic[K, V, R]):
         self._shield = shield
         self._interrupted = interrupted
         self._describe = describe
+        self._lanes = lanes
         self._capture = capture
         self._entry_class = _Entry if capture is None else _CapturedEntry
         self._entries: dict[K, _Entry] = {}
@@ -200,9 +204,15 @@ class Batcher(Generic[K, V, R]):
         if len(by_batch) == 1:
             await self._take_part(entries)
         else:
+            # A task per lane, not per batch: beyond the slots, a batch's task would only wait for
+            # one, and starting it costs more than the batch's own bookkeeping.
+            batches = list(by_batch.values())
+            lanes = len(batches) if self._lanes is None else min(len(batches), max(1, self._lanes))
             async with anyio.create_task_group() as group:
-                for mine in by_batch.values():
-                    group.start_soon(self._take_part, mine)
+                for lane in range(lanes):
+                    group.start_soon(
+                        self._take_part, [entry for mine in batches[lane::lanes] for entry in mine]
+                    )
         return {entry.key: entry.outcome for entry in entries}
 
     async def _take_part(self, mine: list[_Entry]) -> None:

@@ -295,6 +295,7 @@ class Lookups:
                 shield=spec.write,
                 interrupted=self._interrupter(spec),
                 describe=spec.action,
+                lanes=wire.max_concurrency,
                 capture=telemetry.caller if telemetry.on else None,
             )
 

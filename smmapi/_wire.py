@@ -273,6 +273,7 @@ class Wire:
         self._retry_backoff = retry_backoff
         self._attempt_bound = attempt_bound
         self._max_answer_bytes = max_answer_bytes
+        self.max_concurrency = max_concurrency
         self._limiter = anyio.CapacityLimiter(max_concurrency)
         self._rate = None if rate_limit is None else RateLimiter(rate_limit)
         self.gate = Gate()

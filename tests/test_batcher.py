@@ -105,3 +105,36 @@ async def test_asking_a_closed_batcher_raises_the_closed_client_error():
             await batcher.get("a")
         with pytest.raises(smmapi.ClientClosedError):
             await batcher.get_many(["a"])
+
+
+@pytest.mark.parametrize("lanes", [1, 2, None])
+async def test_a_long_get_many_leads_its_batches_in_as_many_lanes_at_once(lanes):
+    # With no slot limit of its own, a call of seven batches has `lanes` of them in flight at
+    # once, each lane leading its share in turn (None: every batch at once); all are answered.
+    in_flight = most = 0
+    release = anyio.Event()
+
+    async def send(keys: list[str], slot: Slot) -> dict[str, Any]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return {key: key * 2 for key in keys}
+
+    batcher: Batcher[str, str, Slot] = Batcher(send, reserve=reserve, window=0, max_size=2, lanes=lanes)
+    keys = [str(number) for number in range(13)]
+    results: dict[str, Any] = {}
+
+    async def ask() -> None:
+        results.update(await batcher.get_many(keys))
+
+    with bounded():
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            await anyio.wait_all_tasks_blocked()
+            assert in_flight == (7 if lanes is None else lanes)
+            release.set()
+    assert results == {key: key * 2 for key in keys}
+    assert most == (7 if lanes is None else lanes)
+    assert batcher.batches_sent == 7
