@@ -17,6 +17,7 @@ asked while it is queued or in flight joins it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -86,6 +87,14 @@ class _Batch:
         return [key for key, entry in self.entries.items() if entry.waiters > 0 and entry.outcome is _PENDING]
 
 
+def _by_batch(entries: list[_Entry]) -> dict[_Batch, list[_Entry]]:
+    """``entries`` by the batch each is in, in order."""
+    groups: dict[_Batch, list[_Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.batch, []).append(entry)
+    return groups
+
+
 class Batcher(Generic[K, V, R]):
     """Turns many ``await get(key)`` into few ``send(keys)``.
 
@@ -101,7 +110,7 @@ class Batcher(Generic[K, V, R]):
             asyncio ``Task.cancel()`` goes through anyio's shields).
         describe: Names a batch in the WARNING logged when no caller is left for its outcome.
         lanes: How many batches of one ``get_many`` call are led at once (the request slots): each
-            lane leads its share of the call's batches in turn. ``None``: a lane per batch.
+            lane takes the call's next batch when its last is done. ``None``: a lane per batch.
         capture: Called once per ``get`` or ``get_many`` call, as it asks; what it returns (unless
             ``None``) is listed by :meth:`callers` for each of the call's keys while the key is
             pending (for tracing: the caller's span).
@@ -198,21 +207,28 @@ class Batcher(Generic[K, V, R]):
         """The value or error of each key, in the order given (keys must be unique)."""
         self._check_open()
         entries = self._enqueue(keys)
-        by_batch: dict[_Batch, list[_Entry]] = {}
-        for entry in entries:
-            by_batch.setdefault(entry.batch, []).append(entry)
+        by_batch = _by_batch(entries)
         if len(by_batch) == 1:
             await self._take_part(entries)
         else:
-            # A task per lane, not per batch: beyond the slots, a batch's task would only wait for
-            # one, and starting it costs more than the batch's own bookkeeping.
-            batches = list(by_batch.values())
-            lanes = len(batches) if self._lanes is None else min(len(batches), max(1, self._lanes))
-            async with anyio.create_task_group() as group:
-                for lane in range(lanes):
-                    group.start_soon(
-                        self._take_part, [entry for mine in batches[lane::lanes] for entry in mine]
-                    )
+            # A few lanes (one per request slot) take the batches in turn: beyond the slots, a task
+            # per batch would only wait for one, and starting it costs more than the batch's own
+            # bookkeeping. A slow batch holds up its own lane only.
+            waiting = deque(by_batch.values())
+            lanes = len(waiting) if self._lanes is None else min(len(waiting), max(1, self._lanes))
+
+            async def lane() -> None:
+                while waiting:
+                    await self._take_part(waiting.popleft())
+
+            try:
+                async with anyio.create_task_group() as group:
+                    for _ in range(lanes):
+                        group.start_soon(lane)
+            except BaseException:
+                for mine in waiting:  # the batches no lane took yet: left as a lane leaves its own
+                    self._leave_all(mine)
+                raise
         return {entry.key: entry.outcome for entry in entries}
 
     async def _take_part(self, mine: list[_Entry]) -> None:
@@ -239,12 +255,13 @@ class Batcher(Generic[K, V, R]):
                 else:
                     await batch.wake.wait()
         except BaseException:
-            by_batch: dict[_Batch, list[_Entry]] = {}
-            for entry in mine:
-                by_batch.setdefault(entry.batch, []).append(entry)
-            for batch, entries in by_batch.items():
-                self._leave(batch, mine, entries)
+            self._leave_all(mine)
             raise
+
+    def _leave_all(self, mine: list[_Entry]) -> None:
+        """A caller gave up on ``mine``: leave each batch its entries are in."""
+        for batch, entries in _by_batch(mine).items():
+            self._leave(batch, mine, entries)
 
     def _leave(self, batch: _Batch, mine: list[_Entry], entries: list[_Entry]) -> None:
         """A caller gave up: drop its unsent keys no one else waits on; find the batch a leader."""

@@ -138,3 +138,48 @@ async def test_a_long_get_many_leads_its_batches_in_as_many_lanes_at_once(lanes)
     assert results == {key: key * 2 for key in keys}
     assert most == (7 if lanes is None else lanes)
     assert batcher.batches_sent == 7
+
+
+async def test_a_slow_batch_holds_up_its_own_lane_only():
+    # Two lanes, four batches, the first stalled: the other lane takes the other three in turn.
+    stall = anyio.Event()
+    answered: list[str] = []
+
+    async def send(keys: list[str], slot: Slot) -> dict[str, Any]:
+        if "0" in keys:
+            await stall.wait()
+        answered.extend(keys)
+        return {key: key * 2 for key in keys}
+
+    batcher: Batcher[str, str, Slot] = Batcher(send, reserve=reserve, window=0, max_size=1, lanes=2)
+    results: dict[str, Any] = {}
+
+    async def ask() -> None:
+        results.update(await batcher.get_many(["0", "1", "2", "3"]))
+
+    with bounded():
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            await anyio.wait_all_tasks_blocked()
+            assert answered == ["1", "2", "3"]
+            stall.set()
+    assert results == {"0": "00", "1": "11", "2": "22", "3": "33"}
+
+
+async def test_a_long_get_many_cancelled_leaves_nothing_behind_in_the_batches_no_lane_took():
+    release = anyio.Event()
+    send = Echo()
+
+    async def held(keys: list[str], slot: Slot) -> dict[str, Any]:
+        await release.wait()
+        return await send(keys, slot)
+
+    batcher: Batcher[str, str, Slot] = Batcher(held, reserve=reserve, window=0, max_size=1, lanes=2)
+    with bounded():
+        async with anyio.create_task_group() as group:
+            group.start_soon(batcher.get_many, ["a", "b", "c", "d", "e"])
+            await anyio.wait_all_tasks_blocked()
+            group.cancel_scope.cancel()
+        assert batcher._entries == {}  # the three batches no lane took are dropped, not left waiting
+        release.set()
+        assert await batcher.get("c") == "cc"  # asked again, sent again
