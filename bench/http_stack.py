@@ -26,7 +26,7 @@ import os
 import statistics
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import anyio
 import httpcore
@@ -39,6 +39,11 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 Exchange = Callable[[], Awaitable[Any]]
 
 
+def _form(orders: list[int]) -> bytes:
+    """The bulk status request's body, as smmapi sends it."""
+    return urlencode({"key": KEY, "action": "status", "orders": ",".join(map(str, orders))}).encode()
+
+
 async def _timed(exchange: Exchange, requests: int) -> float:
     """CPU seconds per request of ``requests`` exchanges, after one to open the connection."""
     await exchange()
@@ -49,7 +54,8 @@ async def _timed(exchange: Exchange, requests: int) -> float:
     return (after.user - before.user + after.system - before.system) / requests
 
 
-async def with_httpx(url: str, body: bytes, requests: int) -> float:
+async def with_httpx(url: str, orders: list[int], requests: int) -> float:
+    body = _form(orders)
     async with httpx.AsyncClient() as client:
 
         async def exchange() -> Any:
@@ -58,7 +64,8 @@ async def with_httpx(url: str, body: bytes, requests: int) -> float:
         return await _timed(exchange, requests)
 
 
-async def with_httpcore(url: str, body: bytes, requests: int) -> float:
+async def with_httpcore(url: str, orders: list[int], requests: int) -> float:
+    body = _form(orders)
     async with httpcore.AsyncConnectionPool() as pool:
 
         async def exchange() -> Any:
@@ -67,7 +74,8 @@ async def with_httpcore(url: str, body: bytes, requests: int) -> float:
         return await _timed(exchange, requests)
 
 
-async def with_aiohttp(url: str, body: bytes, requests: int) -> float:
+async def with_aiohttp(url: str, orders: list[int], requests: int) -> float:
+    body = _form(orders)
     import aiohttp  # noqa: PLC0415  (optional: the bench extra installs it for optsmm)
 
     async with aiohttp.ClientSession() as session:
@@ -79,7 +87,8 @@ async def with_aiohttp(url: str, body: bytes, requests: int) -> float:
         return await _timed(exchange, requests)
 
 
-async def with_streams(url: str, body: bytes, requests: int) -> float:
+async def with_streams(url: str, orders: list[int], requests: int) -> float:
+    body = _form(orders)
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     head = (
@@ -102,18 +111,17 @@ async def with_streams(url: str, body: bytes, requests: int) -> float:
         writer.close()
 
 
-async def with_smmapi(url: str, body: bytes, requests: int) -> float:
-    ids = [int(token) for token in dict(parse_qsl(body.decode()))["orders"].split(",")]
+async def with_smmapi(url: str, orders: list[int], requests: int) -> float:
     async with smmapi.AsyncClient(url, KEY) as client:
-        await client.statuses(ids[:2])  # the panel's dialect learned, as a running app's client has
+        await client.statuses(orders[:2])  # the panel's dialect learned, as a running app's client has
 
         async def exchange() -> Any:
-            return await client.statuses(ids)
+            return await client.statuses(orders)
 
         return await _timed(exchange, requests)
 
 
-CLIENTS: dict[str, Callable[[str, bytes, int], Awaitable[float]]] = {
+CLIENTS: dict[str, Callable[[str, list[int], int], Awaitable[float]]] = {
     "httpx": with_httpx,
     "httpcore": with_httpcore,
     "aiohttp": with_aiohttp,
@@ -125,9 +133,7 @@ CLIENTS: dict[str, Callable[[str, bytes, int], Awaitable[float]]] = {
 def main(requests: int, ids: int, rounds: int) -> dict[str, Any]:
     server = PanelServer(orders=ids, delay=0.0)
     try:
-        body = urlencode(
-            {"key": KEY, "action": "status", "orders": ",".join(map(str, server.order_ids(ids)))}
-        ).encode()
+        orders = server.order_ids(ids)
         runs: dict[str, list[float]] = {name: [] for name in CLIENTS}
         skipped: dict[str, str] = {}
         for _ in range(rounds):
@@ -135,7 +141,7 @@ def main(requests: int, ids: int, rounds: int) -> dict[str, Any]:
                 if name in skipped:
                     continue
                 try:
-                    runs[name].append(anyio.run(client, server.url, body, requests))
+                    runs[name].append(anyio.run(client, server.url, orders, requests))
                 except ImportError as exc:
                     skipped[name] = repr(exc)
     finally:
