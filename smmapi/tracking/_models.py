@@ -100,11 +100,6 @@ class Change:
     seen_at: datetime.datetime
 
 
-def _plain(value: Any) -> Any:
-    """Decimals and other values JSON cannot hold, as text."""
-    return str(value)
-
-
 def status_to_json(status: Status) -> str:
     """A status as JSON text: the fields it was made of, money as text."""
     data = attrs.asdict(status, recurse=False)
@@ -113,7 +108,7 @@ def status_to_json(status: Status) -> str:
     data["status"] = status.status_text
     del data["status_text"]
     data["extra"] = dict(status.extra)
-    return json.dumps(data, default=_plain, sort_keys=True)
+    return json.dumps(data, default=str, sort_keys=True)  # a Decimal as its text
 
 
 def status_from_json(text: str, *, action: str, order: int | None, refill: int | None) -> Status:

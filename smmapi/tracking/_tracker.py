@@ -24,7 +24,16 @@ import smmapi
 from smmapi import _config
 from smmapi._watch import next_interval, order_signature, refill_signature
 
-from ._models import Action, Change, TrackedOrder, change, error_to_json, status_to_json, tracked
+from ._models import (
+    Action,
+    Change,
+    TrackedOrder,
+    change,
+    error_to_json,
+    status_from_json,
+    status_to_json,
+    tracked,
+)
 from ._postgres import PostgresStore
 from ._sqlite import SQLiteStore
 from ._store import PAGE_SIZE, Row, Store
@@ -515,7 +524,13 @@ class Tracker:
                 previous, changed=False, interval=self._interval, max_interval=self._max_interval
             )
             return (None, None, 0, None, now + interval, interval, row["id"])
-        old = None if row["status"] is None else tracked({**_BLANK, **row}).status
+        old = (
+            None
+            if row["status"] is None
+            else status_from_json(
+                row["status"], action=row["action"], order=row["order_id"], refill=row["refill_id"]
+            )
+        )
         changed = old is None or signature(old) != signature(result)
         status = status_to_json(result)
         if changed:
@@ -525,18 +540,6 @@ class Tracker:
             previous, changed=changed, interval=self._interval, max_interval=self._max_interval
         )
         return (status, None, int(final), now, None if final else now + interval, interval, row["id"])
-
-
-#: The columns a leased row lacks to be read as a :class:`TrackedOrder`.
-_BLANK: Final = {
-    "state": "placed",
-    "fields": "{}",
-    "error": None,
-    "final": 0,
-    "asked_at": None,
-    "answered_at": None,
-    "seen_at": None,
-}
 
 
 class _Pages(AsyncIterator[TrackedOrder]):
