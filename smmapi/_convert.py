@@ -65,7 +65,21 @@ class _LooseValueError(ValueError):
     """A JSON value that no rule of the converter can read."""
 
 
+#: A text this short, in plain notation, has at most 18 decimal places: only its digits before
+#: the point and its finiteness are left to check.
+_PLAIN_MONEY_LENGTH: Final = _MOST_MONEY_PLACES + 1
+
+
 def _decimal(value: Any, _: Any = None) -> Decimal:
+    if type(value) is str and 0 < len(value) <= _PLAIN_MONEY_LENGTH and "e" not in value and "E" not in value:
+        # The common case, an amount as short plain text, told without rounding it to compare.
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise _LooseValueError(f"{shown(value)} is not an amount") from None
+        if not number.is_finite() or number.adjusted() >= _MOST_MONEY_DIGITS:
+            raise _LooseValueError(f"{shown(value)} is not an amount")
+        return number
     if isinstance(value, bool):
         raise _LooseValueError(f"{shown(value)} is not an amount")
     if isinstance(value, Decimal):
@@ -108,6 +122,8 @@ def _int(value: Any, _: Any = None) -> int:
 
 
 def _optional_count(value: Any, _: Any = None) -> int | None:
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
+        return int(value)  # the common case, plain digits, told at once
     if value is None or (isinstance(value, str) and value.strip().lower() in _NOT_A_COUNT):
         return None
     return _int(value)
@@ -354,10 +370,7 @@ def split_by_id(answer: Any, ids: Iterable[int]) -> dict[int, Any] | None:
         return plain
     by_id: dict[int, Any] = {}
     for raw, item in answer.items():
-        if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= _MOST_DIGITS:
-            key: int | None = int(raw) or None  # answer_id's reading of a plain one, told at once
-        else:
-            key = answer_id(raw)
+        key = answer_id(raw)
         if key is None:
             continue
         by_id[key] = item
@@ -507,30 +520,6 @@ _STATUS_FIELDS: Final = frozenset({"status", "charge", "start_count", "remains",
 _order_state: Final = functools.lru_cache(maxsize=256)(OrderState.parse)
 
 
-def _fast_count(value: Any) -> int | None:
-    """``remains`` or ``start_count`` as :func:`_optional_count` reads it (which raises for a bad one)."""
-    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= _MOST_DIGITS:
-        return int(value)
-    return _optional_count(value)
-
-
-#: A text this short, in plain notation, has at most 18 decimal places: only its digits before
-#: the point and its finiteness are left to check.
-_PLAIN_MONEY_LENGTH: Final = _MOST_MONEY_PLACES + 1
-
-
-def _fast_money(value: Any) -> Decimal | None:
-    """``charge`` as :func:`_optional_decimal` reads it (which raises for a bad one)."""
-    if type(value) is str and 0 < len(value) <= _PLAIN_MONEY_LENGTH and "e" not in value and "E" not in value:
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            return _optional_decimal(value)  # raises, with the rules' own message
-        if number.is_finite() and number.adjusted() < _MOST_MONEY_DIGITS:
-            return number
-    return _optional_decimal(value)
-
-
 # The slots of OrderStatus, set one by one: what its __init__ does after handling keywords,
 # defaults and the converter of ``extra``, which cost more than reading the item.
 (
@@ -588,9 +577,9 @@ def read_order_status(item: Any, order: int) -> OrderStatus | None:
             order,
             _order_state(status),
             status,
-            _fast_money(item.get("charge")),
-            _fast_count(item.get("start_count")),
-            _fast_count(item.get("remains")),
+            _optional_decimal(item.get("charge")),
+            _optional_count(item.get("start_count")),
+            _optional_count(item.get("remains")),
             None if currency is None else (currency.strip() or None),
         )
     except _LooseValueError:
