@@ -400,7 +400,9 @@ async def test_an_order_that_does_not_change_is_asked_twice_as_late_each_time_up
 
 
 @pytest.mark.parametrize(
-    "order", [None, 0, -5, True, "10001"], ids=["none", "zero", "negative", "bool", "text"]
+    "order",
+    [None, 0, -5, True, "10001", 10**18],
+    ids=["none", "zero", "negative", "bool", "text", "19 digits"],
 )
 async def test_resolve_needs_the_orders_id(fake, db, order):
     fake.misbehave(Fault.status(502, when="after"), action="add", times=1)

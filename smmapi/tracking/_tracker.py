@@ -22,6 +22,7 @@ import anyio.to_thread
 
 import smmapi
 from smmapi import _config
+from smmapi._forms import MOST_ID_DIGITS
 from smmapi._watch import next_interval, order_signature, refill_signature
 
 from ._models import (
@@ -46,6 +47,8 @@ T = TypeVar("T")
 ROUND_SIZE: Final = 10 * _config.MAX_BATCH_SIZE
 #: Seconds between two looks at a shared store for what other workers did (new orders, changes).
 SHARED_POLL: Final = 1.0
+#: IDs are below this: a store keeps them as signed 64-bit integers.
+_ID_BOUND: Final = 10**MOST_ID_DIGITS
 
 
 def open_store(db: str | os.PathLike[str]) -> Store:
@@ -358,8 +361,11 @@ class Tracker:
         self._check_open()
         if action != "cancel":
             found = order if action == "add" else refill
-            if isinstance(found, bool) or not isinstance(found, int) or found <= 0:
-                raise smmapi.ValidationError(f"resolving an unknown {action} needs its ID, a positive int")
+            if isinstance(found, bool) or not isinstance(found, int) or not 0 < found < _ID_BOUND:
+                raise smmapi.ValidationError(
+                    f"resolving an unknown {action} needs its ID, a positive int of at most"
+                    f" {MOST_ID_DIGITS} digits"
+                )
         tracked_too = {"due_at": self._now(), "poll_interval": self._interval} if action != "cancel" else {}
         return await self._settle(ref, action, "placed", order_id=order, refill_id=refill, **tracked_too)
 
