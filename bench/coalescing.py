@@ -97,6 +97,22 @@ async def bulk(lookups: int, concurrency: int) -> float:
         return time.process_time() - cpu - panel.cpu
 
 
+async def httpx_bulk(lookups: int) -> float:
+    """CPU seconds (less the panel's) of the same bulk requests through plain httpx, read as dicts.
+
+    The floor under ``statuses()`` with this stack: HTTP and JSON alone, no types, no batching.
+    """
+    panel = Panel(0)
+    async with httpx.AsyncClient(transport=panel.transport) as http:
+        gc.collect()
+        cpu = time.process_time()
+        for start in range(1, lookups + 1, 100):
+            orders = ",".join(map(str, range(start, min(start + 100, lookups + 1))))
+            response = await http.post(URL, data={"key": KEY, "action": "status", "orders": orders})
+            response.json()
+        return time.process_time() - cpu - panel.cpu
+
+
 async def per_lookup(lookups: int, delay: float, concurrency: int) -> tuple[float, float, int]:
     """What users run today: one POST per lookup, the JSON read as a dict."""
     panel = Panel(delay)
@@ -127,10 +143,11 @@ async def main(lookups: int, delay: float, concurrency: int) -> dict[str, float]
             await bare_tasks(lookups),
             (await per_lookup(lookups, 0, concurrency))[1],
             await bulk(lookups, concurrency),
+            await httpx_bulk(lookups),
         )
         for _ in range(3)
     ]
-    ours_cpu, tasks_cpu, base_cpu, bulk_cpu = (min(column) for column in zip(*rounds, strict=True))
+    ours_cpu, tasks_cpu, base_cpu, bulk_cpu, floor_cpu = (min(column) for column in zip(*rounds, strict=True))
     per = 1e6 / lookups
     figures = {
         "lookups": lookups,
@@ -143,13 +160,15 @@ async def main(lookups: int, delay: float, concurrency: int) -> dict[str, float]
         "cpu_us_per_lookup": round((ours_cpu - tasks_cpu) * per, 1),
         "tasks_cpu_us_per_lookup": round(tasks_cpu * per, 1),
         "bulk_cpu_us_per_lookup": round(bulk_cpu * per, 1),
+        "httpx_bulk_cpu_us_per_lookup": round(floor_cpu * per, 1),
         "baseline_cpu_us_per_lookup": round((base_cpu - tasks_cpu) * per, 1),
     }
     print(f"smmapi:   {ours_requests:>6} requests, {ours_s:7.3f} s")
     print(f"baseline: {base_requests:>6} requests, {base_s:7.3f} s  (speed-up {figures['speedup']}x)")
     print(
         f"CPU per lookup: smmapi {figures['cpu_us_per_lookup']} us through status(), "
-        f"{figures['bulk_cpu_us_per_lookup']} us through statuses(); "
+        f"{figures['bulk_cpu_us_per_lookup']} us through statuses() "
+        f"(plain httpx bulk requests read as dicts: {figures['httpx_bulk_cpu_us_per_lookup']} us); "
         f"baseline {figures['baseline_cpu_us_per_lookup']} us; "
         f"the caller's task itself {figures['tasks_cpu_us_per_lookup']} us"
     )

@@ -49,6 +49,7 @@ from typing import Any
 
 import anyio
 import coalescing
+import handwritten
 import httpx
 import memory
 import smmapi
@@ -233,6 +234,13 @@ def many_lookups(server: PanelServer, args: argparse.Namespace) -> dict[str, Any
     return {"smmapi": ours, "smmapi_runs_s": [round(run["seconds"], 3) for run in ours_runs], "httpx": base}
 
 
+#: The floor of Python on this machine (bench/handwritten.py), beside the clients at 500 lookups.
+HANDWRITTEN = {
+    "hand-written asyncio, chunked": handwritten.chunked,
+    "hand-written asyncio, a task per lookup": handwritten.tasks,
+}
+
+
 def third_party(server: PanelServer, args: argparse.Namespace) -> dict[str, Any]:
     """Every client at ``--thirdparty-lookups`` lookups: lookups per second, and smmapi's ratio to it."""
     orders = server.order_ids(args.thirdparty_lookups)
@@ -253,6 +261,13 @@ def third_party(server: PanelServer, args: argparse.Namespace) -> dict[str, Any]
     rows["httpx per-ID"] = counted(
         server, lambda: anyio.run(httpx_lookups, server.url, orders, args.concurrency, args.time_limit)
     )
+    for name, run in HANDWRITTEN.items():
+        rows[name] = median_of(
+            args.repeat,
+            lambda run=run: counted(
+                server, lambda: anyio.run(run, server.url, KEY, orders, args.concurrency, args.time_limit)
+            ),
+        )
     skipped: dict[str, str] = {}
     for spec in thirdparty.CLIENTS:
         version, reason = thirdparty.available(spec)
@@ -560,6 +575,7 @@ def growth(server: PanelServer, args: argparse.Namespace, per_lookup_10k: float)
     for size in growth_sizes(args.growth_max):
         orders = server.order_ids(size)
         run = anyio.run(bulk_cpu, server.url, orders, args.concurrency, 600)
+        by_hand = anyio.run(handwritten.chunked, server.url, KEY, orders, args.concurrency, 600)
         floor = math.ceil(size / (100 * args.concurrency)) * args.delay
         if size <= 1_000:
             base = counted(
@@ -579,6 +595,8 @@ def growth(server: PanelServer, args: argparse.Namespace, per_lookup_10k: float)
                 "seconds": round(run["seconds"], 3),
                 "floor_s": floor,
                 "over_floor": round(run["seconds"] / floor, 2),
+                "handwritten_s": round(by_hand["seconds"], 3),
+                "handwritten_over_floor": round(by_hand["seconds"] / floor, 2),
                 "cpu_s": round(run["cpu_s"], 3),
                 "cpu_us_per_lookup": round(run["cpu_s"] * 1e6 / size, 1),
                 "answered": run["answered"],
@@ -590,7 +608,8 @@ def growth(server: PanelServer, args: argparse.Namespace, per_lookup_10k: float)
         row = rows[-1]
         print(
             f"  {size:>7} IDs: {row['requests']:>5} requests (ceil(N/100) = {row['requests_target']}), "
-            f"{row['seconds']:7.3f} s = {row['over_floor']:.2f}x the round-trip floor ({floor:g} s), "
+            f"{row['seconds']:7.3f} s = {row['over_floor']:.2f}x the round-trip floor ({floor:g} s; "
+            f"hand-written asyncio {row['handwritten_over_floor']:.2f}x), "
             f"CPU {row['cpu_s']:.3f} s ({row['cpu_us_per_lookup']} us per lookup); one request per "
             f"lookup {'took' if per_lookup_measured else 'would take at least'} {per_lookup_s:.1f} s"
         )
@@ -752,6 +771,24 @@ def targets(figures: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def floor_of(target: str, figures: dict[str, Any]) -> str:
+    """What bench/handwritten.py reached for a throughput target, or nothing for another target."""
+    column = {
+        "statuses() of 500": "handwritten_chunked_vs_best_multi",
+        "500 status() tasks": "handwritten_tasks_vs_best_multi",
+        "statuses() of 10,000": "handwritten_10k_over_floor",
+    }
+    for start, name in column.items():
+        if target.startswith(start):
+            return f" (hand-written: {figures[name]}x)"
+    return ""
+
+
+def at_10k(rows: list[dict[str, Any]], column: str) -> float:
+    """``column`` of the growth row of 10,000 IDs (infinite if the growth stopped short of it)."""
+    return next((row[column] for row in rows if row["lookups"] == 10_000), math.inf)
+
+
 def best_multi(clients: dict[str, Any]) -> float:
     """The fastest hand-chunked multi-status client's seconds (infinite if none ran)."""
     return min((row["seconds"] for name, row in clients.items() if name.endswith(" multi")), default=math.inf)
@@ -853,16 +890,21 @@ def main() -> None:
         "thirdparty_not_run": scenarios["third_party"]["not_run"],
         "statuses_vs_best_multi": round(best_multi(clients) / clients["smmapi statuses()"]["seconds"], 2),
         "status_vs_best_multi": round(best_multi(clients) / clients["smmapi status()"]["seconds"], 2),
+        "handwritten_chunked_vs_best_multi": round(
+            best_multi(clients) / clients["hand-written asyncio, chunked"]["seconds"], 2
+        ),
+        "handwritten_tasks_vs_best_multi": round(
+            best_multi(clients) / clients["hand-written asyncio, a task per lookup"]["seconds"], 2
+        ),
         "trickle": {name: scenarios["trickle"][name] for name in ("default", "fixed_window")},
         "growth": scenarios["growth"]["rows"],
-        "bulk_10k_over_floor": next(
-            (row["over_floor"] for row in scenarios["growth"]["rows"] if row["lookups"] == 10_000), math.inf
-        ),
+        "bulk_10k_over_floor": at_10k(scenarios["growth"]["rows"], "over_floor"),
+        "handwritten_10k_over_floor": at_10k(scenarios["growth"]["rows"], "handwritten_over_floor"),
     }
     met = targets(figures)
-    print("targets:")
+    print("targets (and what hand-written asyncio code reached in the same run):")
     for name, ok in met.items():
-        print(f"  {'met ' if ok else 'MISS'} {name}")
+        print(f"  {'met ' if ok else 'MISS'} {name}{floor_of(name, figures)}")
     report = {
         "figures": figures,
         "targets": met,
