@@ -22,6 +22,8 @@ import pytest
 import smmapi
 import smmapi.testing
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
 from smmapi.testing import (
     DEFAULT_KEY,
     DEFAULT_SERVICES,
@@ -32,6 +34,7 @@ from smmapi.testing import (
     Fault,
     Outcomes,
 )
+from smmapi.testing._json import NUMBER_STYLES, Num, render
 
 # The marker sets up the plugin's smm_panel; the raw tests make their own panels.
 pytestmark = [
@@ -1526,3 +1529,32 @@ async def test_the_panel_serves_a_real_client_on_a_loopback_port():
     assert isinstance(statuses[5], smmapi.UnknownIdError)
     assert balance.balance == Decimal("99.1")
     assert [r.action for r in panel.requests] == ["add", "status", "balance"]
+
+
+_PLAIN_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_PLAIN_JSON, st.sampled_from(NUMBER_STYLES))
+def test_the_panel_writes_plain_values_as_json_does(value, style):
+    assert render(value, style) == json.dumps(value, separators=(", ", ": ")).encode()
+
+
+@pytest.mark.parametrize(
+    ("style", "written"),
+    [
+        ("canonical", b'{"charge": "1.50", "order": 7, "list": ["0.0200", 3]}'),
+        ("strings", b'{"charge": "1.50", "order": "7", "list": ["0.0200", "3"]}'),
+        ("numbers", b'{"charge": 1.50, "order": 7, "list": [0.0200, 3]}'),
+    ],
+)
+def test_the_number_style_decides_the_quotes_in_objects_and_lists(style, written):
+    answer = {
+        "charge": Num(Decimal("1.50"), quoted=True),
+        "order": Num(7, quoted=False),
+        "list": [Num(Decimal("0.0200"), quoted=True), Num(3, quoted=False)],
+    }
+    assert render(answer, style) == written

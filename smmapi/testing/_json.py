@@ -6,9 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any, Final, Literal
-
-import attrs
+from typing import Any, Final, Literal, NamedTuple
 
 __all__ = ["NUMBER_STYLES", "Num", "NumberStyle", "render"]
 
@@ -19,9 +17,12 @@ NumberStyle = Literal["canonical", "strings", "numbers"]
 NUMBER_STYLES: Final = ("canonical", "strings", "numbers")
 
 
-@attrs.frozen
-class Num:
-    """A number in an answer, with whether the canonical style quotes it."""
+class Num(NamedTuple):
+    """A number in an answer, with whether the canonical style quotes it.
+
+    A named tuple, not a frozen attrs class: a bulk answer makes hundreds, and a tuple is made
+    in a third of the time.
+    """
 
     value: int | Decimal
     quoted: bool
@@ -32,22 +33,33 @@ def _number(value: int | Decimal) -> str:
     return str(value) if isinstance(value, int) else format(value, "f")
 
 
+def _num(value: Num, style: NumberStyle) -> str:
+    text = _number(value.value)
+    quoted = value.quoted if style == "canonical" else style == "strings"
+    return f'"{text}"' if quoted else text
+
+
 def _encode(value: Any, style: NumberStyle, out: list[str]) -> None:
-    # The common types told by identity first: a bulk answer of 100 statuses is ~1,000 values.
+    # The common types told by identity first, and an object's texts and numbers written in its
+    # own loop: a bulk answer of 100 statuses is ~1,000 values.
     kind = type(value)
     if kind is str:
         out.append(_quote(value))
     elif kind is Num:
-        text = _number(value.value)
-        quoted = value.quoted if style == "canonical" else style == "strings"
-        out.append(f'"{text}"' if quoted else text)
+        out.append(_num(value, style))
     elif kind is dict or isinstance(value, Mapping):
         out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            out.append(", " if index else "")
-            out.append(_quote(str(key)))
-            out.append(": ")
-            _encode(item, style, out)
+        separator = ""
+        for key, item in value.items():
+            out.append(f"{separator}{_quote(str(key))}: ")
+            separator = ", "
+            kind = type(item)
+            if kind is str:
+                out.append(_quote(item))
+            elif kind is Num:
+                out.append(_num(item, style))
+            else:
+                _encode(item, style, out)
         out.append("}")
     elif isinstance(value, Sequence) and not isinstance(value, str):
         out.append("[")

@@ -182,11 +182,22 @@ class _Order:
         share = (now - self.starts_at) / (self.ends_at - self.starts_at)
         return min(self.delivers, int(self.delivers * share))
 
+    def remains(self, now: float) -> int:
+        return self.quantity - self.delivered(now)
+
     def finish(self, status: str, delivered: int) -> Decimal:
         """End the order; the refund for what was not delivered."""
         self.final, self.delivers = status, delivered
         self.refund = _EXACT.multiply(self.unit_price, self.quantity - delivered)
         return self.refund
+
+    def charge(self) -> Decimal:
+        """What the order costs now, refunds taken off."""
+        return _EXACT.subtract(self.cost, self.refund)
+
+    def counted_from(self, status: str) -> int:
+        """The start count shown in ``status``: none before delivery starts (nor ever, if canceled then)."""
+        return 0 if status in ("Pending", "Canceled") else self.start_count
 
     def snapshot(self, now: float) -> FakeOrder:
         status = self.status(now)
@@ -194,11 +205,10 @@ class _Order:
             id=self.id,
             service=self.service.id,
             status=status,
-            charge=_EXACT.subtract(self.cost, self.refund),
+            charge=self.charge(),
             quantity=self.quantity,
-            # Counted when delivery starts: an order canceled before then never had one.
-            start_count=0 if status in ("Pending", "Canceled") else self.start_count,
-            remains=self.quantity - self.delivered(now),
+            start_count=self.counted_from(status),
+            remains=self.remains(now),
             placed_at=self.placed_at,
             fields=self.fields,
         )
@@ -592,12 +602,13 @@ class PanelState:
         order = self._orders.get(_whole(token) or 0)
         if order is None:
             return _error("Incorrect order ID")
-        snap = order.snapshot(self.now)
+        now = self.now
+        status = order.status(now)
         return {
-            "charge": _money(snap.charge),
-            "start_count": Num(snap.start_count, quoted=True),
-            "status": snap.status,
-            "remains": Num(snap.remains, quoted=True),
+            "charge": _money(order.charge()),
+            "start_count": Num(order.counted_from(status), quoted=True),
+            "status": status,
+            "remains": Num(order.remains(now), quoted=True),
             "currency": self.currency,
         }
 
