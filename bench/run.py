@@ -236,8 +236,8 @@ def many_lookups(server: PanelServer, args: argparse.Namespace) -> dict[str, Any
 
 #: The floor of Python on this machine (bench/handwritten.py), beside the clients at 500 lookups.
 HANDWRITTEN = {
-    "hand-written asyncio, chunked": handwritten.chunked,
-    "hand-written asyncio, a task per lookup": handwritten.tasks,
+    "hand-written, chunked": handwritten.chunked,
+    "hand-written, a task per lookup": handwritten.tasks,
 }
 
 
@@ -633,10 +633,23 @@ def machine() -> dict[str, Any]:
     }
 
 
+#: Bar and line colours: smmapi, the hand-written floors, everyone else grey.
+COLORS = {"smmapi": "#2a7ab0", "hand-written": "#6a9a5b"}
+
+
 def plot_growth(grown: Any, rows: list[dict[str, Any]]) -> None:
-    """Wall time by IDs asked: smmapi, one request per lookup, and their floors."""
+    """Wall time by IDs asked: smmapi, the hand-written floor, one request per lookup, and the floors."""
     sizes = [row["lookups"] for row in rows]
-    grown.plot(sizes, [row["seconds"] for row in rows], "o-", color="#2a7ab0", label="smmapi statuses()")
+    ours = COLORS["smmapi"]
+    grown.plot(sizes, [row["seconds"] for row in rows], "o-", color=ours, label="smmapi statuses()")
+    grown.plot(
+        sizes,
+        [row["handwritten_s"] for row in rows],
+        "^-",
+        color=COLORS["hand-written"],
+        alpha=0.8,
+        label="hand-written, chunked",
+    )
     measured = [row for row in rows if row["per_lookup_measured"]]
     grown.plot(
         [row["lookups"] for row in measured],
@@ -652,9 +665,7 @@ def plot_growth(grown: Any, rows: list[dict[str, Any]]) -> None:
         color="#808080",
         label="one request per lookup: its floor",
     )
-    grown.plot(
-        sizes, [row["floor_s"] for row in rows], "--", color="#2a7ab0", alpha=0.6, label="round-trip floor"
-    )
+    grown.plot(sizes, [row["floor_s"] for row in rows], "--", color=ours, alpha=0.6, label="round-trip floor")
     for row in rows:
         grown.annotate(
             f"{row['requests']} req.",
@@ -686,12 +697,12 @@ def plot(path: Path, report: dict[str, Any]) -> None:
     plt.rcParams.update({"font.size": 13, "axes.titlesize": 14, "legend.fontsize": 12})
     figures = report["figures"]
     fig, (left, middle, right, grown) = plt.subplots(
-        4, 1, figsize=(7.4, 19), gridspec_kw={"height_ratios": [1, 1.6, 1, 1.3]}
+        4, 1, figsize=(7.4, 20.5), gridspec_kw={"height_ratios": [1, 2.1, 1, 1.3]}
     )
     many = report["scenarios"]["many_lookups"]
     names = ["smmapi\nstatus()", "httpx\nper lookup"]
     seconds = [many["smmapi"]["seconds"], many["httpx"]["seconds"]]
-    bars = left.bar(names, seconds, color=["#2a7ab0", "#b0b0b0"])
+    bars = left.bar(names, seconds, color=[COLORS["smmapi"], "#b0b0b0"])
     for bar, run in zip(bars, (many["smmapi"], many["httpx"]), strict=True):
         left.annotate(
             f"{run['seconds']:.2f} s\n{run['requests']} req.",
@@ -706,9 +717,9 @@ def plot(path: Path, report: dict[str, Any]) -> None:
 
     tp = report["scenarios"]["third_party"]
     rows = sorted(tp["clients"].items(), key=lambda item: item[1]["lookups_per_s"])
-    labels = [name.replace(", fresh client", "\nfresh client") for name, _ in rows]
+    labels = [name.replace(", ", "\n") for name, _ in rows]
     rates = [row["lookups_per_s"] for _, row in rows]
-    colors = ["#2a7ab0" if name.startswith("smmapi") else "#b0b0b0" for name in labels]
+    colors = [COLORS.get(name.split(",")[0].split(" ")[0], "#b0b0b0") for name, _ in rows]
     middle.barh(labels, rates, color=colors)
     for y, (_, row) in enumerate(rows):
         middle.annotate(
@@ -727,7 +738,7 @@ def plot(path: Path, report: dict[str, Any]) -> None:
     ours = [low["smmapi_p50_ms"], low["smmapi_p99_ms"]]
     xs = range(len(groups))
     right.bar([x - 0.2 for x in xs], direct, width=0.4, label="direct request", color="#b0b0b0")
-    right.bar([x + 0.2 for x in xs], ours, width=0.4, label="smmapi status()", color="#2a7ab0")
+    right.bar([x + 0.2 for x in xs], ours, width=0.4, label="smmapi status()", color=COLORS["smmapi"])
     right.set_xticks(list(xs), groups)
     right.set_ylabel("latency, ms")
     right.set_title(f"one at a time: +{low['added_p50_ms']:.1f} ms p50 (window {low['window_ms']:g} ms)")
@@ -891,10 +902,10 @@ def main() -> None:
         "statuses_vs_best_multi": round(best_multi(clients) / clients["smmapi statuses()"]["seconds"], 2),
         "status_vs_best_multi": round(best_multi(clients) / clients["smmapi status()"]["seconds"], 2),
         "handwritten_chunked_vs_best_multi": round(
-            best_multi(clients) / clients["hand-written asyncio, chunked"]["seconds"], 2
+            best_multi(clients) / clients["hand-written, chunked"]["seconds"], 2
         ),
         "handwritten_tasks_vs_best_multi": round(
-            best_multi(clients) / clients["hand-written asyncio, a task per lookup"]["seconds"], 2
+            best_multi(clients) / clients["hand-written, a task per lookup"]["seconds"], 2
         ),
         "trickle": {name: scenarios["trickle"][name] for name in ("default", "fixed_window")},
         "growth": scenarios["growth"]["rows"],
