@@ -719,7 +719,7 @@ def plot(path: Path, report: dict[str, Any]) -> None:
     rows = sorted(tp["clients"].items(), key=lambda item: item[1]["lookups_per_s"])
     labels = [name.replace(", ", "\n") for name, _ in rows]
     rates = [row["lookups_per_s"] for _, row in rows]
-    colors = [COLORS.get(name.split(",")[0].split(" ")[0], "#b0b0b0") for name, _ in rows]
+    colors = [COLORS.get(name.split(" ")[0].rstrip(","), "#b0b0b0") for name, _ in rows]
     middle.barh(labels, rates, color=colors)
     for y, (_, row) in enumerate(rows):
         middle.annotate(

@@ -53,10 +53,10 @@ def _encode(value: Any, style: NumberStyle, out: list[str]) -> None:
         for key, item in value.items():
             out.append(f"{separator}{_quote(str(key))}: ")
             separator = ", "
-            kind = type(item)
-            if kind is str:
+            item_kind = type(item)
+            if item_kind is str:
                 out.append(_quote(item))
-            elif kind is Num:
+            elif item_kind is Num:
                 out.append(_num(item, style))
             else:
                 _encode(item, style, out)
