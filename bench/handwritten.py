@@ -17,19 +17,22 @@ open, the threaded clients with none): a floor is the best case. Asyncio only.
 """
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import anyio
 
 Chunk = list[int]
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class _Lanes:
-    """Keep-alive connections to the panel, each sending the next chunk in turn."""
+    """Keep-alive connections to the panel: each lane takes an idle one, sends chunk after chunk."""
 
     def __init__(self, url: str, key: str) -> None:
         parts = urlsplit(url)
@@ -37,37 +40,48 @@ class _Lanes:
         self.head = f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         self.head += "Content-Type: application/x-www-form-urlencoded\r\n"
         self.key = key
-        self.streams: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.streams: list[Stream] = []
+        self.idle: asyncio.Queue[Stream] = asyncio.Queue()
 
     async def open(self, concurrency: int) -> None:
         """Open the connections, before the clock starts: the floor is the best case."""
         for _ in range(concurrency):
-            self.streams.append(await asyncio.open_connection(self.host, self.port))
+            stream = await asyncio.open_connection(self.host, self.port)
+            self.streams.append(stream)
+            self.idle.put_nowait(stream)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         for _, writer in self.streams:
             writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     def message(self, chunk: Chunk) -> bytes:
         body = urlencode({"key": self.key, "action": "status", "orders": ",".join(map(str, chunk))})
         return f"{self.head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
 
-    async def run(self, chunks: deque[Chunk], answered: Any) -> None:
-        """Send every chunk; ``answered(chunk, answer)`` for each answer."""
+    async def run(self, chunks: deque[Chunk], answered: Callable[[Chunk, Any], None]) -> None:
+        """Send every chunk, as many at once as there are connections; ``answered`` each answer."""
 
-        async def lane(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            while chunks:
-                chunk = chunks.popleft()
-                writer.write(self.message(chunk))
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                answered(chunk, json.loads(await reader.readexactly(length)))
+        async def lane() -> None:
+            reader, writer = stream = await self.idle.get()
+            try:
+                while chunks:
+                    chunk = chunks.popleft()
+                    writer.write(self.message(chunk))
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    )
+                    answered(chunk, json.loads(await reader.readexactly(length)))
+            finally:
+                self.idle.put_nowait(stream)
 
-        await asyncio.gather(*(lane(*stream) for stream in self.streams[: len(chunks)]))
+        async with asyncio.TaskGroup() as group:  # one lane's failure stops the others
+            for _ in range(min(len(self.streams), len(chunks))):
+                group.create_task(lane())
 
 
 def _cut(orders: list[int]) -> deque[Chunk]:
@@ -85,12 +99,15 @@ async def chunked(url: str, key: str, orders: list[int], concurrency: int, limit
             await lanes.run(_cut(orders), lambda _, answer: answers.update(answer))
             seconds = time.perf_counter() - started
     finally:
-        lanes.close()
+        await lanes.aclose()
     return {"seconds": seconds, "answered": sum("status" in answers.get(str(o), ()) for o in orders)}
 
 
 async def tasks(url: str, key: str, orders: list[int], concurrency: int, limit: float) -> dict[str, Any]:
-    """Every order looked up from a task of its own, coalesced by loop tick: wall seconds, answered."""
+    """Every order looked up from a task of its own, coalesced by loop tick: wall seconds, answered.
+
+    The orders must be unique (one future per order).
+    """
     loop = asyncio.get_running_loop()
     lanes = _Lanes(url, key)
     waiting: dict[int, asyncio.Future[Any]] = {}
@@ -105,11 +122,11 @@ async def tasks(url: str, key: str, orders: list[int], concurrency: int, limit: 
     async def send(batch: list[int]) -> None:
         try:
             await lanes.run(_cut(batch), settle)
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001  (handed to every waiter of the batch)
             for order in batch:  # nobody is left waiting for an answer that will not come
-                if order in waiting:
-                    waiting.pop(order).set_exception(exc)
-            raise
+                future = waiting.pop(order, None)
+                if future is not None:
+                    future.set_exception(exc)
 
     def flush() -> None:
         task = loop.create_task(send(unsent[:]))
@@ -126,6 +143,8 @@ async def tasks(url: str, key: str, orders: list[int], concurrency: int, limit: 
         answer = await future
         answered += "status" in (answer or ())
 
+    if len(set(orders)) != len(orders):
+        raise ValueError("the orders must be unique")
     try:
         with anyio.fail_after(limit):
             await lanes.open(concurrency)
@@ -135,5 +154,5 @@ async def tasks(url: str, key: str, orders: list[int], concurrency: int, limit: 
                     group.start_soon(one, order)
             seconds = time.perf_counter() - started
     finally:
-        lanes.close()
+        await lanes.aclose()
     return {"seconds": seconds, "answered": answered}
