@@ -60,6 +60,9 @@ HERE = Path(__file__).parent
 KEY = DEFAULT_KEY
 DEFAULT_PLOT = HERE.parent / "docs" / "_static" / "performance.png"
 
+#: One measured run of a contender: its figures (``seconds`` at least), or ``{"failed": why}``.
+Run = Callable[[], dict[str, Any]]
+
 
 class PanelServer:
     """The fake panel in its own process; :meth:`stop` (also run at exit) ends it."""
@@ -125,7 +128,7 @@ class PanelServer:
             self.control.close()
 
 
-def counted(server: PanelServer, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def counted(server: PanelServer, run: Run) -> dict[str, Any]:
     """``run()``'s figures, with the requests the panel received meanwhile."""
     before = server.requests()
     figures = run()
@@ -208,10 +211,23 @@ async def httpx_lookups(url: str, orders: list[int], concurrency: int, limit: fl
     return {"seconds": time.perf_counter() - started, "answered": answered}
 
 
-def median_of(runs: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The run of median wall time among ``runs`` runs of ``run()``, with every run's seconds."""
-    results = sorted((run() for _ in range(runs)), key=lambda result: result["seconds"])
-    return {**results[len(results) // 2], "runs_s": [round(result["seconds"], 3) for result in results]}
+def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time among ``results``, with every run's seconds."""
+    ordered = sorted(results, key=lambda result: result["seconds"])
+    return {**ordered[len(ordered) // 2], "runs_s": [round(result["seconds"], 3) for result in ordered]}
+
+
+def in_rotation(rounds: int, runs: dict[str, Run]) -> dict[str, list[dict[str, Any]]]:
+    """Each of ``runs`` ``rounds`` times, taking turns, so that the machine's moods fall on all alike.
+
+    A contender whose run failed is left out of the rounds after it.
+    """
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            if not results[name] or "failed" not in results[name][-1]:
+                results[name].append(run())
+    return results
 
 
 def many_lookups(server: PanelServer, args: argparse.Namespace) -> dict[str, Any]:
@@ -222,7 +238,7 @@ def many_lookups(server: PanelServer, args: argparse.Namespace) -> dict[str, Any
         )
         for _ in range(args.repeat)
     ]
-    ours = sorted(ours_runs, key=lambda run: run["seconds"])[len(ours_runs) // 2]  # the median run
+    ours = median_run(ours_runs)
     base = counted(
         server, lambda: anyio.run(httpx_lookups, server.url, orders, args.concurrency, args.time_limit)
     )
@@ -242,59 +258,76 @@ HANDWRITTEN = {
 
 
 def third_party(server: PanelServer, args: argparse.Namespace) -> dict[str, Any]:
-    """Every client at ``--thirdparty-lookups`` lookups: lookups per second, and smmapi's ratio to it."""
+    """Every client at ``--thirdparty-lookups`` lookups: lookups per second, and smmapi's ratio to it.
+
+    The contenders that take one round trip (smmapi's rows, the hand-written floors and the
+    multi-status calls) run ``--repeat`` times each, in turns, the median kept; the per-ID rows,
+    which take seconds, once.
+    """
     orders = server.order_ids(args.thirdparty_lookups)
-    rows: dict[str, Any] = {}
-    for name, run, warm in (
-        ("smmapi status()", smmapi_lookups, True),
-        ("smmapi statuses()", smmapi_bulk, True),
-        ("smmapi status(), fresh client", smmapi_lookups, False),
-        ("smmapi statuses(), fresh client", smmapi_bulk, False),
-    ):
-        rows[name] = median_of(
-            args.repeat,
-            lambda run=run, warm=warm: anyio.run(
+
+    def smmapi_run(run: Callable[..., Any], warm: bool) -> Run:
+        def measured() -> dict[str, Any]:
+            figures: dict[str, Any] = anyio.run(
                 run, server.url, orders, args.concurrency, args.time_limit, warm
-            ),
+            )
+            return {**figures, "requests": figures["client_requests"]}
+
+        return measured
+
+    def by_hand(run: Callable[..., Any]) -> Run:
+        return lambda: counted(
+            server, lambda: anyio.run(run, server.url, KEY, orders, args.concurrency, args.time_limit)
         )
-        rows[name]["requests"] = rows[name]["client_requests"]
-    rows["httpx per-ID"] = counted(
-        server, lambda: anyio.run(httpx_lookups, server.url, orders, args.concurrency, args.time_limit)
-    )
-    for name, run in HANDWRITTEN.items():
-        rows[name] = median_of(
-            args.repeat,
-            lambda run=run: counted(
-                server, lambda: anyio.run(run, server.url, KEY, orders, args.concurrency, args.time_limit)
-            ),
+
+    def third(spec: thirdparty.Client, mode: str) -> Run:
+        def measured() -> dict[str, Any]:
+            try:
+                return counted(
+                    server,
+                    lambda: thirdparty.measure(
+                        spec,
+                        mode,
+                        url=server.url,
+                        key=KEY,
+                        orders=orders,
+                        concurrency=args.concurrency,
+                        limit=args.time_limit,
+                    ),
+                )
+            except Exception as exc:  # noqa: BLE001  (a third-party failure is a figure, not a crash)
+                return {"failed": repr(exc)}
+
+        return measured
+
+    round_trips: dict[str, Run] = {
+        "smmapi status()": smmapi_run(smmapi_lookups, warm=True),
+        "smmapi statuses()": smmapi_run(smmapi_bulk, warm=True),
+        "smmapi status(), fresh client": smmapi_run(smmapi_lookups, warm=False),
+        "smmapi statuses(), fresh client": smmapi_run(smmapi_bulk, warm=False),
+        **{name: by_hand(run) for name, run in HANDWRITTEN.items()},
+    }
+    slow: dict[str, Run] = {
+        "httpx per-ID": lambda: counted(
+            server, lambda: anyio.run(httpx_lookups, server.url, orders, args.concurrency, args.time_limit)
         )
+    }
     skipped: dict[str, str] = {}
     for spec in thirdparty.CLIENTS:
         version, reason = thirdparty.available(spec)
         if version is None:
             skipped[spec.package] = reason or "unavailable"
             continue
-        for mode in ("per-ID", "multi") if spec.many is not None else ("per-ID",):
-            name = f"{spec.package} {version} {mode}"
-            try:
-                # A multi-status run takes a round trip, as smmapi's do: as many runs, the median kept.
-                rows[name] = median_of(
-                    args.repeat if mode == "multi" else 1,
-                    lambda spec=spec, mode=mode: counted(
-                        server,
-                        lambda: thirdparty.measure(
-                            spec,
-                            mode,
-                            url=server.url,
-                            key=KEY,
-                            orders=orders,
-                            concurrency=args.concurrency,
-                            limit=args.time_limit,
-                        ),
-                    ),
-                )
-            except Exception as exc:  # noqa: BLE001  (a third-party failure is a figure, not a crash)
-                skipped[name] = f"failed: {exc!r}"
+        slow[f"{spec.package} {version} per-ID"] = third(spec, "per-ID")
+        if spec.many is not None:
+            round_trips[f"{spec.package} {version} multi"] = third(spec, "multi")
+    results = in_rotation(args.repeat, round_trips) | in_rotation(1, slow)
+    rows: dict[str, Any] = {}
+    for name, runs in results.items():
+        if "failed" in runs[-1]:
+            skipped[name] = f"failed: {runs[-1]['failed']}"
+        else:
+            rows[name] = median_run(runs)
     ours = rows["smmapi status()"]["seconds"]
     for name, row in rows.items():
         row["lookups_per_s"] = round(len(orders) / row["seconds"], 1)
@@ -383,7 +416,7 @@ def low_load(server: PanelServer, args: argparse.Namespace) -> dict[str, Any]:
 # -- 3. and 4. in process --------------------------------------------------------------------
 
 
-def quietly(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def quietly(run: Run) -> dict[str, Any]:
     """``run()``, its printed lines indented under ours (its JSON line dropped)."""
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
@@ -574,8 +607,20 @@ def growth(server: PanelServer, args: argparse.Namespace, per_lookup_10k: float)
     rows = []
     for size in growth_sizes(args.growth_max):
         orders = server.order_ids(size)
-        run = anyio.run(bulk_cpu, server.url, orders, args.concurrency, 600)
-        by_hand = anyio.run(handwritten.chunked, server.url, KEY, orders, args.concurrency, 600)
+        # Up to 10,000 IDs, a run is a round trip or ten, and moves by 10% from run to run: each of
+        # the two runs --repeat times, in turns, the median kept. Beyond, a run takes seconds.
+        runs = in_rotation(
+            args.repeat if size <= 10_000 else 1,
+            {
+                "smmapi": lambda orders=orders: anyio.run(
+                    bulk_cpu, server.url, orders, args.concurrency, 600
+                ),
+                "by hand": lambda orders=orders: anyio.run(
+                    handwritten.chunked, server.url, KEY, orders, args.concurrency, 600
+                ),
+            },
+        )
+        run, by_hand = median_run(runs["smmapi"]), median_run(runs["by hand"])
         floor = math.ceil(size / (100 * args.concurrency)) * args.delay
         if size <= 1_000:
             base = counted(
@@ -812,7 +857,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--delay", type=float, default=0.05, help="seconds the panel holds each request")
     parser.add_argument("--concurrency", type=int, default=10, help="requests in flight, for every client")
     parser.add_argument("--lookups", type=int, default=10_000, help="scenario 1: concurrent lookups")
-    parser.add_argument("--repeat", type=int, default=3, help="scenario 1: smmapi runs (the median is kept)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="runs of each round-trip contender, in turns (the median is kept)",
+    )
     parser.add_argument(
         "--thirdparty-lookups", type=int, default=500, help="scenario 1: lookups for each third-party client"
     )
