@@ -17,6 +17,7 @@ import pytest
 import smmapi
 from click.testing import CliRunner, Result
 from smmapi.cli._app import Seams, cli
+from smmapi.cli._tracking import _shown
 from smmapi.testing import FakePanel, Fault, Outcomes
 from smmapi.tracking import Tracker
 
@@ -152,3 +153,55 @@ def test_track_follows_the_journal_until_ctrl_c_then_exits_130(tmp_path):
             server.communicate(timeout=30)
     listed = run(["orders", "--db", str(db), "--final", "--json"])
     assert {entry["ref"] for entry in json.loads(listed.stdout)} == {"a", "b", "lost"}
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "said"),
+    [
+        ("mysql://x", 2, "no journal at mysql://x"),  # not a scheme the tracker reads: a path, missing
+        ("a-directory", 2, "no journal at"),
+        ("garbage.db", 1, "cannot open the journal at"),
+    ],
+)
+def test_orders_of_a_journal_that_cannot_be_opened_is_one_line(tmp_path, monkeypatch, name, code, said):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-directory").mkdir()
+    (tmp_path / "garbage.db").write_text("not a database\n")
+    result = run(["orders", "--db", name])
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit)  # no traceback
+    assert said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_track_of_a_journal_that_cannot_be_opened_is_one_line(tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_text("not a database\n")
+    result = run(["track", "--db", str(garbage)], FakePanel(seed=1))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert f"the journal at {garbage} failed" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["orders"], ["track"]])
+def test_a_journals_password_is_never_printed(command):
+    # Nothing listens on port 1: the DSN is refused (or, without the extra, not tried).
+    dsn = "postgresql://tracker:not-a-real-secret@127.0.0.1:1/journal"
+    result = run([*command, "--db", dsn], FakePanel(seed=1) if command == ["track"] else None)
+    assert result.exit_code in {1, 2}, result.output
+    assert "not-a-real-secret" not in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    ("db", "shown"),
+    [
+        ("postgresql://u:p%40ss@db.example:5432/smm", "postgresql://u:***@db.example:5432/smm"),
+        ("postgres://u:pw@h/d?sslmode=require", "postgres://u:***@h/d?sslmode=require"),
+        ("postgresql://u@h/d", "postgresql://u@h/d"),
+        ("/var/lib/orders.db", "/var/lib/orders.db"),
+        ("orders.db", "orders.db"),
+    ],
+)
+def test_a_dsn_is_shown_with_its_password_masked(db, shown):
+    assert _shown(db) == shown

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import signal
+import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import click
@@ -14,6 +17,7 @@ from .. import AsyncClient, SmmError
 from .._config import DEFAULT_WATCH_INTERVAL, DEFAULT_WATCH_MAX_INTERVAL
 from ..tracking import Change, TrackedOrder, Tracker
 from ..tracking._models import ACTIONS, STATES, tracked
+from ..tracking._sqlite import SQLiteStore
 from ..tracking._store import PAGE_SIZE
 from ..tracking._tracker import open_store
 from ._app import Session, _console, _panel_command, cli
@@ -55,12 +59,34 @@ def _status_cell(entry: TrackedOrder) -> str:
     return state_text(entry.status.status, entry.status.status_text)
 
 
+def _shown(db: str) -> str:
+    """``db`` as the command prints it: a DSN's password masked."""
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
+
+
+def _database_error(error: Exception) -> bool:
+    """Whether ``error`` is the journal's database's own: a file that is no database, no server."""
+    psycopg = sys.modules.get("psycopg")  # imported by the PostgreSQL store, if it was opened
+    if psycopg is not None and isinstance(error, psycopg.Error):
+        return True
+    return isinstance(error, OSError | sqlite3.Error)
+
+
 def _journal(db: str, **filters: Any) -> list[TrackedOrder]:
     """Every entry of the journal at ``db`` that passes ``filters``, read without tracking."""
-    if "://" not in db and not Path(db).exists():
-        raise Failure(f"no journal at {db}", ExitCode.USAGE)
     store = open_store(db)
-    store.open(0, tracking=False)
+    if isinstance(store, SQLiteStore) and not Path(db).is_file():
+        raise Failure(f"no journal at {_shown(db)} (a SQLite file, or a postgresql:// DSN)", ExitCode.USAGE)
+    try:
+        store.open(0, tracking=False)
+    except Exception as error:
+        if not _database_error(error):
+            raise
+        raise Failure(f"cannot open the journal at {_shown(db)}: {error}", ExitCode.FAILURE) from None
     entries: list[TrackedOrder] = []
     try:
         after = 0
@@ -152,7 +178,7 @@ def track(session: Session, *, db: str, interval: float, max_interval: float) ->
     async def follow(tracker: Tracker) -> None:
         cursor = await tracker._call(tracker._store.last_cursor)  # noqa: SLF001  (only new changes)
         if not session.as_json:
-            _console().print(f"Tracking the orders of {db}; Ctrl-C stops.")
+            _console().print(f"Tracking the orders of {_shown(db)}; Ctrl-C stops.")
         async for change in tracker.changes(after=cursor):
             if session.as_json:
                 emit_json(
@@ -187,3 +213,7 @@ def track(session: Session, *, db: str, interval: float, max_interval: float) ->
         session.run(work)
     except SmmError as error:  # the store's own errors (a locked file, a newer schema)
         session.fail_with(error)
+    except Exception as error:
+        if not _database_error(error):
+            raise
+        session.fail(f"the journal at {_shown(db)} failed: {error}", ExitCode.FAILURE, type(error).__name__)
