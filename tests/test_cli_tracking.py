@@ -17,7 +17,7 @@ import pytest
 import smmapi
 from click.testing import CliRunner, Result
 from smmapi.cli._app import Seams, cli
-from smmapi.cli._tracking import _shown
+from smmapi.cli._tracking import _database_said, _shown
 from smmapi.testing import FakePanel, Fault, Outcomes
 from smmapi.tracking import Tracker
 
@@ -205,3 +205,9 @@ def test_a_journals_password_is_never_printed(command):
 )
 def test_a_dsn_is_shown_with_its_password_masked(db, shown):
     assert _shown(db) == shown
+
+
+def test_what_the_database_says_is_shown_without_the_dsns_password():
+    db = "postgresql://u:p%40ss-word@db.example/smm"
+    error = RuntimeError('could not connect with "p@ss-word" (or p%40ss-word)')
+    assert _database_said(error, db) == 'could not connect with "***" (or ***)'

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import click
@@ -68,6 +68,16 @@ def _shown(db: str) -> str:
     return parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}").geturl()
 
 
+def _database_said(error: Exception, db: str) -> str:
+    """What the database said, its DSN's password masked should the driver quote it."""
+    text = str(error)
+    password = urlsplit(db).password
+    if password:
+        for form in {password, unquote(password)}:
+            text = text.replace(form, "***")
+    return text
+
+
 def _database_error(error: Exception) -> bool:
     """Whether ``error`` is the journal's database's own: a file that is no database, no server."""
     psycopg = sys.modules.get("psycopg")  # imported by the PostgreSQL store, if it was opened
@@ -86,7 +96,8 @@ def _journal(db: str, **filters: Any) -> list[TrackedOrder]:
     except Exception as error:
         if not _database_error(error):
             raise
-        raise Failure(f"cannot open the journal at {_shown(db)}: {error}", ExitCode.FAILURE) from None
+        said = _database_said(error, db)
+        raise Failure(f"cannot open the journal at {_shown(db)}: {said}", ExitCode.FAILURE) from None
     entries: list[TrackedOrder] = []
     try:
         after = 0
@@ -216,4 +227,5 @@ def track(session: Session, *, db: str, interval: float, max_interval: float) ->
     except Exception as error:
         if not _database_error(error):
             raise
-        session.fail(f"the journal at {_shown(db)} failed: {error}", ExitCode.FAILURE, type(error).__name__)
+        said = _database_said(error, db)
+        session.fail(f"the journal at {_shown(db)} failed: {said}", ExitCode.FAILURE, type(error).__name__)
