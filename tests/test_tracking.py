@@ -23,6 +23,7 @@ import trio.testing
 from smmapi import _config
 from smmapi.testing import FakePanel, Fault
 from smmapi.tracking import SchemaVersionError, TrackedOrder, Tracker, TrackerLockedError, _models
+from smmapi.tracking._tracker import open_store
 
 import tracking_support
 from tracking_support import LINK, adds, final_changes, opened
@@ -448,3 +449,24 @@ def test_an_error_is_stored_and_read_back_with_its_kind_and_attributes(error):
     assert type(back) is type(error)
     assert str(back) == str(error)
     assert vars(back) == vars(error)
+
+
+def _descriptors_on(path: Path) -> int:
+    """How many file descriptors this process holds open on ``path`` (Linux's /proc)."""
+    held = 0
+    for descriptor in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            held += descriptor.readlink() == path.resolve()
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc")
+@pytest.mark.parametrize("tracking", [False, True], ids=["reading", "tracking"])
+def test_a_store_that_cannot_open_holds_nothing_open(tmp_path, tracking):
+    db = tmp_path / "garbage.db"
+    db.write_text("not a database\n")
+    store = open_store(db)
+    with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+        store.open(1, tracking=tracking)
+    assert _descriptors_on(db) == 0
+    assert _descriptors_on(tmp_path / "garbage.db.lock") == 0

@@ -41,14 +41,18 @@ class PostgresStore(Store):
                 'a PostgreSQL store needs the "postgres" extra: pip install "smmapi[postgres]"'
             ) from exc
         self._connection = psycopg.connect(self.dsn, autocommit=True, row_factory=dict_row)
-        # Two trackers creating the tables at once would collide on PostgreSQL's catalogue.
-        with self._transaction():
-            self._execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-            self._make_schema()
-        if tracking:
-            self._owner = owner
-            self._execute("SELECT pg_advisory_lock(?)", (owner,))
-            self.release_orphans()
+        try:
+            # Two trackers creating the tables at once would collide on PostgreSQL's catalogue.
+            with self._transaction():
+                self._execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+                self._make_schema()
+            if tracking:
+                self._owner = owner
+                self._execute("SELECT pg_advisory_lock(?)", (owner,))
+                self.release_orphans()
+        except BaseException:
+            self.close()  # a store that could not open holds no session (nor its advisory lock)
+            raise
 
     def close(self) -> None:
         if self._connection is not None:

@@ -46,17 +46,21 @@ class SQLiteStore(Store):
     def open(self, owner: int, *, tracking: bool) -> None:  # noqa: ARG002  (the file lock is the owner)
         if tracking and self.path != ":memory:":
             self._take_lock()
-        # isolation_level=None: transactions are begun and ended here, explicitly.
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        connection.row_factory = sqlite3.Row
-        self._connection = connection
-        if self.path != ":memory:":
-            connection.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed intent survives a power cut, not only a killed process.
-        connection.execute("PRAGMA synchronous=FULL")
-        self._make_schema()
-        if tracking:
-            self.release_orphans()
+        try:
+            # isolation_level=None: transactions are begun and ended here, explicitly.
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.row_factory = sqlite3.Row
+            self._connection = connection
+            if self.path != ":memory:":
+                connection.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed intent survives a power cut, not only a killed process.
+            connection.execute("PRAGMA synchronous=FULL")
+            self._make_schema()
+            if tracking:
+                self.release_orphans()
+        except BaseException:
+            self.close()  # a store that could not open holds neither its file nor its lock
+            raise
 
     def _take_lock(self) -> None:
         if sys.platform == "win32":  # no flock: one tracker per file is then the user's duty
