@@ -13,7 +13,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 
 from ._errors import PanelError, UnreadableAnswerError, error_text, panel_error, shown, snippet
-from ._forms import MOST_ID_DIGITS
+from ._forms import ID_BOUND, MOST_ID_DIGITS
 from ._models import (
     Balance,
     OrderState,
@@ -50,7 +50,6 @@ _TRUE: Final = frozenset({"1", "true", "yes", "y", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "n", "off", ""})
 #: The most digits a count or an ID may have.
 _MOST_DIGITS: Final = MOST_ID_DIGITS
-_ID_BOUND: Final = 10**_MOST_DIGITS
 #: Money has at most this many digits before the point, and at most this many after it:
 #: anything else is no amount a panel means, and would overflow in the caller's arithmetic.
 _MOST_MONEY_DIGITS: Final = 18
@@ -106,7 +105,7 @@ def _decimal(value: Any, _: Any = None) -> Decimal:
 
 def _int(value: Any, _: Any = None) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
-        if -_ID_BOUND < value < _ID_BOUND:
+        if -ID_BOUND < value < ID_BOUND:
             return value
         raise _LooseValueError(f"{shown(value)} has more than {_MOST_DIGITS} digits")
     if isinstance(value, str):
@@ -299,7 +298,7 @@ def answer_id(value: Any) -> int | None:
             return None
         value = int(value)
     if isinstance(value, int):
-        return value if 0 < value < _ID_BOUND else None
+        return value if 0 < value < ID_BOUND else None
     if isinstance(value, str):
         text = value.strip()
         if text.isascii() and text.isdigit() and len(text) <= _MOST_DIGITS and int(text) > 0:
@@ -394,7 +393,7 @@ def _split_plain(answer: Mapping[str, Any], wanted: list[int]) -> dict[int, Any]
 
     Nearly every bulk answer is one: each ID is found by its own text, with no key to read.
     """
-    if len(answer) != len(wanted) or not wanted or min(wanted) <= 0 or max(wanted) >= _ID_BOUND:
+    if len(answer) != len(wanted) or not wanted or min(wanted) <= 0 or max(wanted) >= ID_BOUND:
         return None  # (an ID no panel could send is never found, as answer_id reads keys)
     result: dict[int, Any] = {}
     for key in wanted:

@@ -18,6 +18,7 @@ from ._errors import ValidationError
 
 __all__ = [
     "ADD_FIELDS",
+    "ID_BOUND",
     "MOST_ID_DIGITS",
     "AddFields",
     "Field",
@@ -30,7 +31,8 @@ __all__ = [
 
 #: The most digits an order, refill or service ID may have, asked or answered.
 MOST_ID_DIGITS: Final = 18
-_ID_BOUND: Final = 10**MOST_ID_DIGITS
+#: Every ID is below this (and a store keeps it as a signed 64-bit integer).
+ID_BOUND: Final = 10**MOST_ID_DIGITS
 
 
 @attrs.frozen
@@ -156,21 +158,21 @@ def positive_id(value: Any, what: str = "ID") -> int:
 
     An ``int`` subclass is read as the number it holds, never through its ``__str__``.
     """
-    if type(value) is int and 0 < value < _ID_BOUND:
+    if type(value) is int and 0 < value < ID_BOUND:
         return value  # the common case, told at once
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
     number = _whole(value)
     if number <= 0:
         raise ValidationError(f"{what} must be positive, got {_short(number)}")
-    if number >= _ID_BOUND:
+    if number >= ID_BOUND:
         raise ValidationError(f"{what} may have at most {MOST_ID_DIGITS} digits")
     return number
 
 
 def _short(number: int) -> str:
     """A number for a message: one of thousands of digits cannot even be printed."""
-    return str(number) if -_ID_BOUND < number < _ID_BOUND else "a number of more than 18 digits"
+    return str(number) if -ID_BOUND < number < ID_BOUND else "a number of more than 18 digits"
 
 
 def unique_ids(ids: Iterable[int]) -> list[int]:
@@ -186,7 +188,7 @@ def _count(name: str, value: Any, *, minimum: int = 1) -> str:
     number = _whole(value)
     if number < minimum:
         raise ValidationError(f"{name} must be at least {minimum}, got {_short(number)}")
-    if number >= _ID_BOUND:
+    if number >= ID_BOUND:
         raise ValidationError(f"{name} may have at most {MOST_ID_DIGITS} digits")
     return str(number)
 

@@ -21,6 +21,7 @@ __all__ = [
     "TrackedOrder",
     "error_from_json",
     "error_to_json",
+    "row_status",
     "status_from_json",
     "status_to_json",
 ]
@@ -162,10 +163,17 @@ def error_from_json(text: str) -> smmapi.SmmError:
     return error
 
 
+def row_status(row: Mapping[str, Any]) -> Status | None:
+    """The status a journal or changes row stores, if any."""
+    text = row["status"]
+    if text is None:
+        return None
+    return status_from_json(text, action=row["action"], order=row["order_id"], refill=row["refill_id"])
+
+
 def tracked(row: Mapping[str, Any]) -> TrackedOrder:
     """A journal row (a mapping of its columns) as a :class:`TrackedOrder`."""
     action = row["action"]
-    status = row["status"]
     return TrackedOrder(
         ref=row["ref"],
         action=action,
@@ -173,9 +181,7 @@ def tracked(row: Mapping[str, Any]) -> TrackedOrder:
         fields=json.loads(row["fields"]),
         order=row["order_id"],
         refill=row["refill_id"],
-        status=None
-        if status is None
-        else status_from_json(status, action=action, order=row["order_id"], refill=row["refill_id"]),
+        status=row_status(row),
         error=_error(row, action),
         final=bool(row["final"]),
         asked_at=_utc(row["asked_at"]),
@@ -200,13 +206,14 @@ def _error(row: Mapping[str, Any], action: str) -> smmapi.SmmError | None:
 def change(row: Mapping[str, Any]) -> Change:
     """A row of the changes table as a :class:`Change`."""
     action = row["action"]
-    seen_at = _utc(row["seen_at"])
-    assert seen_at is not None  # noqa: S101  (the column is NOT NULL)
+    seen_at, status = _utc(row["seen_at"]), row_status(row)
+    assert seen_at is not None  # noqa: S101  (the columns are NOT NULL)
+    assert status is not None  # noqa: S101
     return Change(
         cursor=row["cursor"],
         ref=row["ref"],
         action=action,
         order=row["order_id"],
-        status=status_from_json(row["status"], action=action, order=row["order_id"], refill=row["refill_id"]),
+        status=status,
         seen_at=seen_at,
     )

@@ -22,7 +22,7 @@ import anyio.to_thread
 
 import smmapi
 from smmapi import _config
-from smmapi._forms import MOST_ID_DIGITS
+from smmapi._forms import ID_BOUND, MOST_ID_DIGITS
 from smmapi._watch import next_interval, order_signature, refill_signature
 
 from ._models import (
@@ -31,7 +31,7 @@ from ._models import (
     TrackedOrder,
     change,
     error_to_json,
-    status_from_json,
+    row_status,
     status_to_json,
     tracked,
 )
@@ -47,8 +47,6 @@ T = TypeVar("T")
 ROUND_SIZE: Final = 10 * _config.MAX_BATCH_SIZE
 #: Seconds between two looks at a shared store for what other workers did (new orders, changes).
 SHARED_POLL: Final = 1.0
-#: IDs are below this: a store keeps them as signed 64-bit integers.
-_ID_BOUND: Final = 10**MOST_ID_DIGITS
 
 
 def open_store(db: str | os.PathLike[str]) -> Store:
@@ -361,7 +359,7 @@ class Tracker:
         self._check_open()
         if action != "cancel":
             found = order if action == "add" else refill
-            if isinstance(found, bool) or not isinstance(found, int) or not 0 < found < _ID_BOUND:
+            if isinstance(found, bool) or not isinstance(found, int) or not 0 < found < ID_BOUND:
                 raise smmapi.ValidationError(
                     f"resolving an unknown {action} needs its ID, a positive int of at most"
                     f" {MOST_ID_DIGITS} digits"
@@ -530,13 +528,7 @@ class Tracker:
                 previous, changed=False, interval=self._interval, max_interval=self._max_interval
             )
             return (None, None, 0, None, now + interval, interval, row["id"])
-        old = (
-            None
-            if row["status"] is None
-            else status_from_json(
-                row["status"], action=row["action"], order=row["order_id"], refill=row["refill_id"]
-            )
-        )
+        old = row_status(row)
         changed = old is None or signature(old) != signature(result)
         status = status_to_json(result)
         if changed:
